@@ -1,0 +1,162 @@
+"""The call path of one command: look up, check, run, account, encode.
+
+``Dispatcher.execute(client, argv)`` follows Valkey's processCommand order: command lookup
+(unknown command / unknown subcommand), arity, authentication, state checks (loading, MULTI
+queueing, pub/sub context), then the handler. A handler returns a reply value or raises
+``ErrorReply``; any other exception becomes an ``-ERR`` reply and a log line, never a dropped
+connection. Side effects that follow a write (propagation to AOF and replicas) fan out from here
+through ``after_write`` listeners, not from handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from pyvalkey.client import REPLY_OFF, REPLY_ON, REPLY_SKIP
+from pyvalkey.commands.registry import COMMANDS, Command
+from pyvalkey.errors import msg
+from pyvalkey.protocol.replies import ErrorReply
+from pyvalkey.protocol.writer import encode, encode_error
+
+if TYPE_CHECKING:
+    from pyvalkey.client import Client
+    from pyvalkey.server import Server
+
+log = logging.getLogger("pyvalkey")
+
+_perf_ns = time.perf_counter_ns
+
+# Commands a client may send before it has authenticated, besides those flagged no_auth.
+_MAX_ERROR_TYPES = 128
+
+
+def _quote_args(argv: list[bytes]) -> bytes:
+    parts = bytearray()
+    for arg in argv[1:]:
+        if len(parts) >= 128:
+            break
+        parts += b"'" + arg[: 128 - len(parts)] + b"' "
+    return bytes(parts)
+
+
+class Dispatcher:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.keyspace = server.keyspace
+        self.stats = server.stats
+        # (client, command, argv, dirty_before) listeners run after a command changed data.
+        self.after_write: list[Callable[[Client, Command, list[bytes]], None]] = []
+        # Checks run before the handler, each may return an error reply (loading, OOM, ...).
+        self.pre_checks: list[Callable[[Client, Command, list[bytes]], Any]] = []
+
+    def unknown_command(self, argv: list[bytes]) -> ErrorReply:
+        name = argv[0]
+        container = COMMANDS.get(name.lower())
+        if container is not None and container.subcommands and len(argv) > 1:
+            return ErrorReply(msg.UNKNOWN_SUBCOMMAND % (argv[1][:128], name.upper()))
+        return ErrorReply(msg.UNKNOWN_COMMAND % (name[:128], _quote_args(argv)))
+
+    def reject(self, client: Client, error: ErrorReply, cmd: Command | None = None) -> None:
+        """An error before the command ran: counts as rejected in INFO."""
+        self.stats.count_error(error.message)
+        if cmd is not None:
+            cmd.rejected_calls += 1
+        if client.multi is not None:
+            client.multi.flag_error()
+        self.write_reply(client, error)
+
+    def write_reply(self, client: Client, reply: Any) -> None:
+        if client.reply_mode == REPLY_OFF or client.skip_this_reply:
+            return
+        if isinstance(reply, ErrorReply):
+            encode_error(reply.message, client.out)
+        else:
+            encode(reply, client.out, client.resp3)
+
+    def lookup(self, argv: list[bytes]) -> Command | ErrorReply:
+        name = argv[0]
+        cmd = COMMANDS.get(name)
+        if cmd is None:
+            cmd = COMMANDS.get(name.lower())
+            if cmd is None:
+                return self.unknown_command(argv)
+        if cmd.subcommands:
+            if len(argv) == 1:
+                return ErrorReply(msg.WRONG_ARITY % cmd.fullname.encode())
+            sub = cmd.subcommands.get(argv[1].lower())
+            if sub is None:
+                return self.unknown_command(argv)
+            cmd = sub
+        arity = cmd.arity
+        if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
+            return ErrorReply(msg.WRONG_ARITY % cmd.fullname.encode())
+        return cmd
+
+    def execute(self, client: Client, argv: list[bytes]) -> None:
+        """Run one command for ``client`` and append its reply to ``client.out``."""
+        if client.reply_mode or client.skip_this_reply:
+            self._apply_reply_mode(client)
+        cmd = self.lookup(argv)
+        if type(cmd) is not Command:
+            self.reject(client, cmd)  # type: ignore[arg-type]
+            return
+        if not client.authenticated and not cmd.no_auth:
+            self.reject(client, ErrorReply(msg.NOAUTH), cmd)
+            return
+        if self.pre_checks:
+            for check in self.pre_checks:
+                error = check(client, cmd, argv)
+                if error is not None:
+                    if error is True:  # handled (e.g. queued inside MULTI)
+                        return
+                    self.reject(client, error, cmd)
+                    return
+        self.call(client, cmd, argv)
+
+    def call(self, client: Client, cmd: Command, argv: list[bytes]) -> Any:
+        """Run a looked-up, checked command; returns the reply value after writing it."""
+        keyspace = self.keyspace
+        keyspace.refresh_time()
+        dirty_before = keyspace.dirty
+        start = _perf_ns()
+        try:
+            reply = cmd.handler(client, argv)  # type: ignore[misc]
+        except ErrorReply as error:
+            reply = error
+        except Exception as exc:  # a bug must not take the connection down
+            log.exception("command %r failed", cmd.fullname)
+            reply = ErrorReply(b"ERR " + str(exc).replace("\n", " ").encode(errors="replace"))
+        elapsed_us = (_perf_ns() - start) // 1000
+        cmd.calls += 1
+        cmd.usec += elapsed_us
+        client.last_command = cmd.fullname.encode()
+        client.commands_processed += 1
+        stats = self.stats
+        stats.commands_processed += 1
+        if isinstance(reply, ErrorReply):
+            cmd.failed_calls += 1
+            stats.count_error(reply.message)
+        if elapsed_us >= stats.slowlog_threshold_us >= 0:
+            self.server.slowlog.record(client, argv, elapsed_us)
+        if keyspace.dirty != dirty_before and self.after_write:
+            for listener in self.after_write:
+                listener(client, cmd, argv)
+        if client.reply_mode == 0 and not client.skip_this_reply:
+            if isinstance(reply, ErrorReply):
+                encode_error(reply.message, client.out)
+            else:
+                encode(reply, client.out, client.resp3)
+        else:
+            self.write_reply(client, reply)
+        return reply
+
+    @staticmethod
+    def _apply_reply_mode(client: Client) -> None:
+        """CLIENT REPLY SKIP silences exactly the next command's reply."""
+        if client.reply_mode == REPLY_SKIP:
+            client.reply_mode = REPLY_ON
+            client.skip_this_reply = True
+        else:
+            client.skip_this_reply = False

@@ -1,0 +1,70 @@
+"""Every error reply text, byte for byte Valkey's, and the exception types that carry them.
+
+Handlers raise these; dispatch turns them into ``-...`` replies and counts them in INFO
+errorstats under their first word.
+"""
+
+from __future__ import annotations
+
+from pyvalkey.protocol.replies import ErrorReply
+
+__all__ = ["ErrorReply", "CommandError", "WrongTypeError", "SyntaxErrorReply", "msg"]
+
+
+class CommandError(ErrorReply):
+    """``-ERR <text>``."""
+
+    def __init__(self, text: str | bytes) -> None:
+        if isinstance(text, str):
+            text = text.encode()
+        super().__init__(b"ERR " + text)
+
+
+class msg:
+    """The fixed texts, each the full reply after the ``-``."""
+
+    SYNTAX = b"ERR syntax error"
+    WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
+    NOT_INTEGER = b"ERR value is not an integer or out of range"
+    NOT_FLOAT = b"ERR value is not a valid float"
+    OVERFLOW = b"ERR increment or decrement would overflow"
+    NO_SUCH_KEY = b"ERR no such key"
+    DB_INDEX = b"ERR DB index is out of range"
+    INVALID_EXPIRE = b"ERR invalid expire time in '%s' command"
+    NOT_POSITIVE = b"ERR value is out of range, must be positive"
+    NOAUTH = b"NOAUTH Authentication required."
+    WRONGPASS = b"WRONGPASS invalid username-password pair or user is disabled."
+    STRING_TOO_LONG = b"ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+    INVALID_CURSOR = b"ERR invalid cursor"
+    SAME_OBJECT = b"ERR source and destination objects are the same"
+    UNKNOWN_COMMAND = b"ERR unknown command '%s', with args beginning with: %s"
+    UNKNOWN_SUBCOMMAND = b"ERR unknown subcommand '%s'. Try %s HELP."
+    WRONG_ARITY = b"ERR wrong number of arguments for '%s' command"
+    MAXCLIENTS = b"ERR max number of clients reached"
+    NOT_ALLOWED_IN_MULTI = b"ERR %s inside MULTI is not allowed"
+    INCR_NAN = b"ERR increment would produce NaN or Infinity"
+    DEBUG_DISABLED = (
+        b"ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
+        b"you can run it from a local connection, otherwise you need to set this option in the "
+        b"configuration file, and then restart the server."
+    )
+
+
+def error(message: bytes) -> ErrorReply:
+    return ErrorReply(message)
+
+
+SYNTAX_ERROR = ErrorReply(msg.SYNTAX)
+WRONGTYPE_ERROR = ErrorReply(msg.WRONGTYPE)
+NOT_INTEGER_ERROR = ErrorReply(msg.NOT_INTEGER)
+NOT_FLOAT_ERROR = ErrorReply(msg.NOT_FLOAT)
+
+
+class WrongTypeError(ErrorReply):
+    def __init__(self) -> None:
+        super().__init__(msg.WRONGTYPE)
+
+
+class SyntaxErrorReply(ErrorReply):
+    def __init__(self) -> None:
+        super().__init__(msg.SYNTAX)

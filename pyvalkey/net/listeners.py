@@ -1,0 +1,70 @@
+"""Listening sockets: every address of ``bind`` on ``port`` (0 = no TCP), plus ``unixsocket``.
+
+A bind address prefixed with ``-`` is optional: failing to bind it is not an error (Valkey's
+default ``* -::*`` binds IPv6 only where available).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from typing import TYPE_CHECKING, Any
+
+from pyvalkey.net.connection import Connection
+
+if TYPE_CHECKING:
+    from pyvalkey.server import Server
+
+
+class BindError(OSError):
+    pass
+
+
+async def start_listeners(server: Server) -> list[Any]:
+    loop = asyncio.get_running_loop()
+    config = server.config
+    listeners: list[Any] = []
+
+    def factory() -> Connection:
+        return Connection(server)
+
+    port = config.port
+    if port:
+        for address in config.bind:
+            optional = address.startswith("-")
+            host = address.lstrip("-")
+            family = socket.AF_INET
+            if host == "*":
+                host = "0.0.0.0"
+            elif host == "::*":
+                host, family = "::", socket.AF_INET6
+            elif ":" in host:
+                family = socket.AF_INET6
+            try:
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind((host, port))
+                sock.listen(config.tcp_backlog)
+                sock.setblocking(False)
+            except OSError as exc:
+                sock.close()
+                if optional:
+                    continue
+                for listener in listeners:
+                    listener.close()
+                raise BindError(exc.errno, f"Could not create server TCP listening socket {address}:{port}: {exc.strerror}") from exc
+            listeners.append(await loop.create_server(factory, sock=sock))
+            if port:
+                server.tcp_port = sock.getsockname()[1]
+    if config.unixsocket:
+        path = config.unixsocket
+        if os.path.exists(path):
+            os.unlink(path)
+        listener = await loop.create_unix_server(factory, path=path, backlog=config.tcp_backlog)
+        if config.unixsocketperm:
+            os.chmod(path, config.unixsocketperm)
+        listeners.append(listener)
+    return listeners

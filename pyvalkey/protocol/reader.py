@@ -1,0 +1,377 @@
+"""Request parsing, sans-I/O: ``feed(bytes)`` then ``get_command()`` until it returns ``None``.
+
+Two readers share one contract and one test suite:
+
+* ``PythonRequestReader`` parses multibulk (``*N``) and inline requests itself. It is the
+  reference: every limit and every ``Protocol error: ...`` text follows Valkey's request parser.
+* ``HiredisRequestReader`` hands multibulk requests to hiredis (C) and falls back to the Python
+  parser for anything hiredis does not return as a plain list of bulk strings: inline commands,
+  malformed input (so the error text is Valkey's) and empty multibulks.
+
+Valkey only accepts canonical lengths in request headers (no sign, no leading zeros), so the
+number of bytes a parsed command took is a function of its arguments; the hiredis reader uses
+that to keep its own buffer position in step with hiredis without asking hiredis for it.
+Limits on a command that has not fully arrived are checked by running the Python parser over
+the incomplete tail, so ``*1\\r\\n$3000000000\\r\\n`` fails at once, as in Valkey.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+__all__ = [
+    "ProtocolError",
+    "PythonRequestReader",
+    "HiredisRequestReader",
+    "RequestReader",
+    "split_inline_args",
+    "INLINE_MAX_SIZE",
+]
+
+INLINE_MAX_SIZE = 64 * 1024
+_INT_MAX = 2**31 - 1
+_UNAUTH_MULTIBULK_MAX = 10
+_UNAUTH_BULK_MAX = 16384
+_COMPACT_THRESHOLD = 64 * 1024
+
+
+class ProtocolError(Exception):
+    """The request stream is unusable; ``message`` is Valkey's reply text. The connection is
+    closed after that reply."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message.encode()
+
+
+def _canonical_int(text: bytes) -> Optional[int]:
+    """Valkey's string2ll for header lengths: optional '-', no '+', no leading zeros."""
+    if not text or len(text) > 20:
+        return None
+    digits = text[1:] if text[:1] == b"-" else text
+    if not digits or not digits.isdigit() or (digits[:1] == b"0" and (len(digits) > 1 or text[:1] == b"-")):
+        return None
+    return int(text)
+
+
+_ESCAPES = {
+    ord("n"): ord("\n"),
+    ord("r"): ord("\r"),
+    ord("t"): ord("\t"),
+    ord("b"): ord("\b"),
+    ord("a"): ord("\a"),
+}
+_SPACES = b" \n\r\t\v\f"
+_HEX = b"0123456789abcdefABCDEF"
+
+
+def split_inline_args(line: bytes) -> Optional[list[bytes]]:
+    """Split an inline request like Valkey's sdssplitargs; ``None`` on unbalanced quotes."""
+    args: list[bytes] = []
+    i = 0
+    n = len(line)
+    while True:
+        while i < n and line[i] in _SPACES:
+            i += 1
+        if i >= n:
+            return args
+        current = bytearray()
+        in_double = in_single = False
+        while True:
+            if in_double:
+                if i >= n:
+                    return None
+                c = line[i]
+                if (
+                    c == 0x5C
+                    and i + 3 < n
+                    and line[i + 1] == ord("x")
+                    and line[i + 2] in _HEX
+                    and line[i + 3] in _HEX
+                ):
+                    current.append(int(line[i + 2 : i + 4], 16))
+                    i += 3
+                elif c == 0x5C and i + 1 < n:
+                    i += 1
+                    current.append(_ESCAPES.get(line[i], line[i]))
+                elif c == ord('"'):
+                    if i + 1 < n and line[i + 1] not in _SPACES:
+                        return None
+                    in_double = False
+                    i += 1
+                    break
+                else:
+                    current.append(c)
+            elif in_single:
+                if i >= n:
+                    return None
+                c = line[i]
+                if c == 0x5C and i + 1 < n and line[i + 1] == ord("'"):
+                    i += 1
+                    current.append(ord("'"))
+                elif c == ord("'"):
+                    if i + 1 < n and line[i + 1] not in _SPACES:
+                        return None
+                    in_single = False
+                    i += 1
+                    break
+                else:
+                    current.append(c)
+            else:
+                if i >= n:
+                    break
+                c = line[i]
+                if c in _SPACES:
+                    break
+                if c == ord('"'):
+                    in_double = True
+                elif c == ord("'"):
+                    in_single = True
+                else:
+                    current.append(c)
+            i += 1
+        args.append(bytes(current))
+
+
+class PythonRequestReader:
+    """Pure-Python request parser; resumable across partial input without re-parsing."""
+
+    def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
+        self.max_bulk_len = max_bulk_len
+        self.authenticated = True
+        self._buf = bytearray()
+        self._pos = 0
+        # State of a multibulk request that has not fully arrived yet.
+        self._args: list[bytes] = []
+        self._remaining = 0
+        self._bulk_len = -1
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+
+    def buffered(self) -> int:
+        """Bytes received but not yet consumed (Valkey's query buffer length)."""
+        return len(self._buf) - self._pos
+
+    def _compact(self) -> None:
+        if self._pos == len(self._buf):
+            self._buf.clear()
+            self._pos = 0
+        elif self._pos > _COMPACT_THRESHOLD:
+            del self._buf[: self._pos]
+            self._pos = 0
+
+    def get_command(self) -> Optional[list[bytes]]:
+        """Return the next complete command, or ``None`` when more data is needed."""
+        buf = self._buf
+        while self._pos < len(buf) or self._remaining:
+            if self._remaining:
+                result = self._continue_multibulk()
+            elif buf[self._pos] == 0x2A:  # '*'
+                result = self._start_multibulk()
+            else:
+                result = self._inline()
+            if result is None:
+                self._compact()
+                return None
+            if result:
+                self._compact()
+                return result
+            # An empty request (blank inline line, ``*0``): skip it, as Valkey does.
+        self._compact()
+        return None
+
+    def _inline(self) -> Optional[list[bytes]]:
+        buf = self._buf
+        newline = buf.find(b"\n", self._pos)
+        if newline < 0:
+            if len(buf) - self._pos > INLINE_MAX_SIZE:
+                raise ProtocolError("Protocol error: too big inline request")
+            return None
+        end = newline - 1 if newline > self._pos and buf[newline - 1] == 0x0D else newline
+        line = bytes(buf[self._pos : end])
+        self._pos = newline + 1
+        args = split_inline_args(line)
+        if args is None:
+            raise ProtocolError("Protocol error: unbalanced quotes in request")
+        return args
+
+    def _start_multibulk(self) -> Optional[list[bytes]]:
+        buf = self._buf
+        pos = self._pos
+        newline = buf.find(b"\r", pos)
+        if newline < 0:
+            if len(buf) - pos > INLINE_MAX_SIZE:
+                raise ProtocolError("Protocol error: too big mbulk count string")
+            return None
+        if newline + 1 >= len(buf):
+            return None
+        count = _canonical_int(bytes(buf[pos + 1 : newline]))
+        if count is None or count > _INT_MAX:
+            raise ProtocolError("Protocol error: invalid multibulk length")
+        if count > _UNAUTH_MULTIBULK_MAX and not self.authenticated:
+            raise ProtocolError("Protocol error: unauthenticated multibulk length")
+        self._pos = newline + 2
+        if count <= 0:
+            return []
+        self._remaining = count
+        self._args = []
+        self._bulk_len = -1
+        return self._continue_multibulk()
+
+    def _continue_multibulk(self) -> Optional[list[bytes]]:
+        buf = self._buf
+        args = self._args
+        size = len(buf)
+        while self._remaining:
+            pos = self._pos
+            if self._bulk_len < 0:
+                newline = buf.find(b"\r", pos)
+                if newline < 0:
+                    if size - pos > INLINE_MAX_SIZE:
+                        raise ProtocolError("Protocol error: too big bulk count string")
+                    return None
+                if newline + 1 >= size:
+                    return None
+                if buf[pos] != 0x24:  # '$'
+                    raise ProtocolError("Protocol error: expected '$', got '%s'" % chr(buf[pos]))
+                length = _canonical_int(bytes(buf[pos + 1 : newline]))
+                if length is None or length < 0 or length > self.max_bulk_len:
+                    raise ProtocolError("Protocol error: invalid bulk length")
+                if length > _UNAUTH_BULK_MAX and not self.authenticated:
+                    raise ProtocolError("Protocol error: unauthenticated bulk length")
+                self._bulk_len = length
+                pos = self._pos = newline + 2
+            if size - pos < self._bulk_len + 2:
+                return None
+            end = pos + self._bulk_len
+            args.append(bytes(buf[pos:end]))
+            self._pos = end + 2
+            self._bulk_len = -1
+            self._remaining -= 1
+        self._args = []
+        return args
+
+
+def _request_size(args: list[bytes]) -> int:
+    """Bytes of the canonical multibulk encoding of ``args``."""
+    size = 3 + len(str(len(args)))
+    for arg in args:
+        n = len(arg)
+        size += n + 5 + len(str(n))
+    return size
+
+
+class HiredisRequestReader(PythonRequestReader):
+    """Multibulk requests parsed by hiredis; everything else by the Python parser above."""
+
+    def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
+        super().__init__(max_bulk_len)
+        import hiredis
+
+        self._new_hiredis = hiredis.Reader
+        self._hiredis_error = hiredis.ProtocolError
+        self._hiredis = self._new_hiredis()
+        self._fast = False  # True while hiredis holds everything from self._boundary on
+        self._boundary = 0  # start of the first request hiredis has not returned yet
+        self._returned: list[list[bytes]] = []  # requests hiredis returned past the boundary
+        self._checked_from = -1  # boundary at which the Python parser's partial state began
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+        if self._fast:
+            self._hiredis.feed(data)
+
+    def _sync(self) -> None:
+        for args in self._returned:
+            self._boundary += _request_size(args)
+        self._returned.clear()
+
+    def _reset_partial(self, pos: int) -> None:
+        self._pos = pos
+        self._args = []
+        self._remaining = 0
+        self._bulk_len = -1
+        self._checked_from = -1
+
+    def _enter_fast_mode(self) -> None:
+        self._fast = True
+        self._boundary = self._pos
+        self._hiredis.feed(bytes(self._buf[self._pos :]))
+
+    def _leave_fast_mode(self) -> None:
+        self._sync()
+        self._fast = False
+        self._hiredis = self._new_hiredis()
+        self._reset_partial(self._boundary)
+
+    def _check_partial(self) -> None:
+        """Run the Python parser over the incomplete tail so that Valkey's limits apply before
+        the whole request has arrived. Its state is kept while the boundary stays put, so a
+        large request arriving in many pieces is checked once, not once per piece."""
+        if self._checked_from != self._boundary:
+            self._reset_partial(self._boundary)
+            self._checked_from = self._boundary
+        if self._remaining:
+            self._continue_multibulk()
+        elif self._pos < len(self._buf):
+            self._start_multibulk()
+
+    def get_command(self) -> Optional[list[bytes]]:
+        if not self._fast:
+            args = super().get_command()
+            if self._remaining == 0 and self._pos < len(self._buf) and self._buf[self._pos] == 0x2A:
+                self._enter_fast_mode()
+                if args is None:
+                    return self.get_command()
+            return args
+        try:
+            args = self._hiredis.gets()
+        except self._hiredis_error:
+            self._leave_fast_mode()
+            return super().get_command()
+        if args is False:
+            self._sync()
+            buf = self._buf
+            if self._boundary == len(buf):
+                buf.clear()
+                self._boundary = 0
+                self._reset_partial(0)
+                return None
+            if self._boundary > _COMPACT_THRESHOLD:
+                shift = self._boundary
+                del buf[:shift]
+                self._boundary = 0
+                self._pos -= shift
+                if self._checked_from >= 0:
+                    self._checked_from -= shift
+            self._check_partial()
+            return None
+        if type(args) is list and args and all(type(a) is bytes for a in args):
+            self._returned.append(args)
+            return args
+        # Something Valkey treats differently (an empty or nested multibulk, a reply type that
+        # hiredis accepts): forget hiredis's view and parse from the last boundary.
+        self._leave_fast_mode()
+        return super().get_command()
+
+    def buffered(self) -> int:
+        if not self._fast:
+            return len(self._buf) - self._pos
+        self._sync()
+        return len(self._buf) - self._boundary
+
+
+def _pick_reader() -> type[PythonRequestReader]:
+    import os
+
+    if os.environ.get("PYVALKEY_NO_EXTENSIONS"):
+        return PythonRequestReader
+    try:
+        import hiredis  # noqa: F401
+    except ImportError:
+        return PythonRequestReader
+    return HiredisRequestReader
+
+
+RequestReader = _pick_reader()

@@ -1,0 +1,223 @@
+"""The Server object: configuration, keyspace, clients, statistics, cron and lifecycle.
+
+It knows nothing of RESP bytes: connections (``pyvalkey.net``) feed it argv lists through the
+dispatcher and it hands back reply values. ``serve()`` runs it on an asyncio loop; tests and the
+embedded mode can drive ``Server`` without sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import sys
+import time
+from collections import deque
+from typing import Any, Callable, Optional
+
+from pyvalkey import __version__
+from pyvalkey.client import Client
+from pyvalkey.clock import Clock
+from pyvalkey.config import Config
+from pyvalkey.dispatch import Dispatcher
+from pyvalkey.storage.database import Keyspace
+
+log = logging.getLogger("pyvalkey")
+
+VALKEY_VERSION = "9.1.2"
+
+
+class Stats:
+    """Counters for INFO stats / commandstats / errorstats."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.commands_processed = 0
+        self.connections_received = 0
+        self.rejected_connections = 0
+        self.errors: dict[bytes, int] = {}
+        self.total_error_replies = 0
+        self.net_input_bytes = 0
+        self.net_output_bytes = 0
+        self.slowlog_threshold_us = 10000
+
+    def count_error(self, message: bytes) -> None:
+        self.total_error_replies += 1
+        code = message.split(b" ", 1)[0]
+        errors = self.errors
+        if code in errors:
+            errors[code] += 1
+        elif len(errors) < 128:
+            errors[code] = 1
+        else:
+            # Valkey stops tracking new error codes past 128 kinds and says so in errorstats.
+            errors[b"ERRORSTATS_DISABLED"] = errors.get(b"ERRORSTATS_DISABLED", 0)
+
+
+class SlowLog:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.entries: deque[tuple[int, int, int, list[bytes], bytes, bytes]] = deque()
+        self.next_id = 0
+
+    def record(self, client: Client, argv: list[bytes], duration_us: int) -> None:
+        max_len = self.server.config.slowlog_max_len
+        if max_len <= 0:
+            return
+        shown = argv[:32]
+        args = [a if len(a) <= 128 else a[:128] + b"... (%d more bytes)" % (len(a) - 128) for a in shown]
+        if len(argv) > 32:
+            args[-1] = b"... (%d more arguments)" % (len(argv) - 31)
+        entry = (
+            self.next_id,
+            self.server.clock.ms() // 1000,
+            duration_us,
+            args,
+            client.addr.encode(),
+            client.name,
+        )
+        self.next_id += 1
+        self.entries.appendleft(entry)
+        while len(self.entries) > max_len:
+            self.entries.pop()
+
+    def reset(self) -> None:
+        self.entries.clear()
+
+
+class Server:
+    def __init__(self, config: Optional[Config] = None, clock: Optional[Clock] = None) -> None:
+        import pyvalkey.commands  # noqa: F401  (registers every command group)
+
+        self.config = config or Config()
+        self.clock = clock or Clock()
+        self.keyspace = Keyspace(self.clock, self.config.databases)
+        self.stats = Stats()
+        self.stats.slowlog_threshold_us = self.config.slowlog_log_slower_than
+        self.slowlog = SlowLog(self)
+        self.clients: dict[int, Client] = {}
+        self._next_client_id = 1
+        self.run_id = secrets.token_hex(20)
+        self.start_time = time.time()
+        self.start_monotonic = time.monotonic()
+        self.executable = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+        self.version = __version__
+        self.dispatcher = Dispatcher(self)
+        self.execute = self.dispatcher.execute
+        self.listeners: list[Any] = []
+        self.tcp_port = 0
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self.shutdown_requested: Optional[asyncio.Future[Any]] = None
+        self.cron_jobs: list[Callable[[], None]] = []
+        self.client_close_hooks: list[Callable[[Client], None]] = []
+        self.shutdown_hooks: list[Callable[[], None]] = []
+        self.paused: Any = None
+        self.cronloops = 0
+
+    # -- clients -------------------------------------------------------------------------------
+
+    def next_client_id(self) -> int:
+        client_id = self._next_client_id
+        self._next_client_id += 1
+        return client_id
+
+    def new_client(self, transport: Any = None, addr: str = "", laddr: str = "") -> Client:
+        client = Client(self, transport, addr, laddr)
+        self.clients[client.id] = client
+        self.stats.connections_received += 1
+        return client
+
+    def remove_client(self, client: Client) -> None:
+        self.clients.pop(client.id, None)
+        client.closed = True
+        for hook in self.client_close_hooks:
+            hook(client)
+
+    # -- time ----------------------------------------------------------------------------------
+
+    def uptime(self) -> int:
+        return int(self.clock.seconds() - self.start_time)
+
+    # -- cron ----------------------------------------------------------------------------------
+
+    def cron(self) -> None:
+        """Periodic work, ``hz`` times a second: active expiry, idle timeouts, registered jobs."""
+        self.cronloops += 1
+        self.keyspace.refresh_time()
+        self.keyspace.active_expire_cycle()
+        timeout = self.config.timeout
+        if timeout:
+            now = self.clock.ms()
+            for client in list(self.clients.values()):
+                if (
+                    client.kind == "normal"
+                    and client.blocked is None
+                    and not client.flags & {"subscriber", "replica", "master"}
+                    and now - client.last_interaction_ms > timeout * 1000
+                    and client.transport is not None
+                ):
+                    client.transport.close()
+        for job in self.cron_jobs:
+            try:
+                job()
+            except Exception:
+                log.exception("cron job failed")
+
+    async def _cron_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0 / max(self.config.hz, 1))
+            self.cron()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind the configured listeners and start the cron task."""
+        from pyvalkey.net.listeners import start_listeners
+
+        self.loop = asyncio.get_running_loop()
+        self.shutdown_requested = self.loop.create_future()
+        self.listeners = await start_listeners(self)
+        self._cron_task = self.loop.create_task(self._cron_loop())
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        assert self.shutdown_requested is not None
+        try:
+            await self.shutdown_requested
+        finally:
+            await self.close()
+
+    def request_shutdown(self) -> None:
+        if self.shutdown_requested is not None and not self.shutdown_requested.done():
+            self.shutdown_requested.set_result(None)
+
+    async def close(self) -> None:
+        for hook in self.shutdown_hooks:
+            try:
+                hook()
+            except Exception:
+                log.exception("shutdown hook failed")
+        task = getattr(self, "_cron_task", None)
+        if task is not None:
+            task.cancel()
+        for listener in self.listeners:
+            listener.close()
+        for client in list(self.clients.values()):
+            if client.transport is not None:
+                client.transport.close()
+        for listener in self.listeners:
+            try:
+                await listener.wait_closed()
+            except Exception:
+                pass
+        self.listeners = []
+        unixsocket = self.config.unixsocket
+        if unixsocket and os.path.exists(unixsocket):
+            try:
+                os.unlink(unixsocket)
+            except OSError:
+                pass
+

@@ -1,0 +1,317 @@
+"""The keyspace: numbered databases of key -> value with absolute expiry times.
+
+Value representation (compact, because a server holds millions of keys):
+
+* strings are ``bytes`` (Valkey's ``int``/``embstr`` encodings) or ``bytearray`` once they have
+  been modified in place by APPEND or SETRANGE (Valkey's ``raw``);
+* other types are objects from ``pyvalkey.storage.types`` that report their own type name and
+  encoding.
+
+All writes go through ``Database`` (``set``, ``add``, ``delete``, ``set_expire``, ``persist``) or
+are announced with ``signal_modified`` after an in-place change, so WATCH, keyspace
+notifications, client-side caching, blocked-client wakeups and the dirty counter hook in at one
+place: ``Keyspace``.
+
+Expiry is lazy (every lookup checks the deadline, using the time cached for the current
+command, as Valkey does) and active: ``Keyspace.active_expire_cycle`` pops a min-heap of
+deadlines, so keys that nobody reads still go away on time. The heap may hold stale entries
+(after PERSIST or a new TTL); they are skipped when popped and the heap is rebuilt when they
+outnumber the live ones.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+
+if TYPE_CHECKING:
+    from pyvalkey.clock import Clock
+
+__all__ = ["Database", "Keyspace", "type_name"]
+
+# Keyspace notification classes (notify-keyspace-events flags).
+NOTIFY_KEYSPACE = 1 << 0  # K
+NOTIFY_KEYEVENT = 1 << 1  # E
+NOTIFY_GENERIC = 1 << 2  # g
+NOTIFY_STRING = 1 << 3  # $
+NOTIFY_LIST = 1 << 4  # l
+NOTIFY_SET = 1 << 5  # s
+NOTIFY_HASH = 1 << 6  # h
+NOTIFY_ZSET = 1 << 7  # z
+NOTIFY_EXPIRED = 1 << 8  # x
+NOTIFY_EVICTED = 1 << 9  # e
+NOTIFY_STREAM = 1 << 10  # t
+NOTIFY_KEY_MISS = 1 << 11  # m
+NOTIFY_LOADED = 1 << 12  # module only
+NOTIFY_MODULE = 1 << 13  # d
+NOTIFY_NEW = 1 << 14  # n
+
+
+def type_name(value: Any) -> bytes:
+    kind = type(value)
+    if kind is bytes or kind is bytearray:
+        return b"string"
+    return value.TYPE_NAME  # type: ignore[no-any-return]
+
+
+class Database:
+    __slots__ = ("index", "data", "expires", "access", "keyspace", "_expiry_heap", "scan_cursors")
+
+    def __init__(self, index: int, keyspace: Keyspace) -> None:
+        self.index = index
+        self.keyspace = keyspace
+        self.data: dict[bytes, Any] = {}
+        self.expires: dict[bytes, int] = {}  # key -> absolute deadline in ms
+        # key -> LRU clock (seconds) of the last access, for OBJECT IDLETIME. All keys touched
+        # in one second share one int object, so this costs a dict slot per key.
+        self.access: dict[bytes, int] = {}
+        self._expiry_heap: list[tuple[int, bytes]] = []
+        self.scan_cursors: Any = None  # owned by pyvalkey.storage.scan
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def lookup(self, key: bytes) -> Any:
+        """The live value of ``key`` or ``None``; expires it lazily. Counts no statistics."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        expires = self.expires
+        if expires and key in expires and expires[key] <= self.keyspace.now_ms:
+            if self.keyspace.expire_lazily(self, key):
+                return None
+        return value
+
+    def lookup_read(self, key: bytes) -> Any:
+        """``lookup`` for a read command: counts keyspace hits and misses and updates the LRU."""
+        value = self.lookup(key)
+        keyspace = self.keyspace
+        if value is None:
+            keyspace.misses += 1
+            if keyspace.notify_flags & NOTIFY_KEY_MISS:
+                keyspace.notify(self, NOTIFY_KEY_MISS, b"keymiss", key)
+        else:
+            keyspace.hits += 1
+            if not keyspace.no_touch:
+                self.access[key] = keyspace.lru_clock
+        return value
+
+    def lookup_write(self, key: bytes) -> Any:
+        value = self.lookup(key)
+        if value is not None and not self.keyspace.no_touch:
+            self.access[key] = self.keyspace.lru_clock
+        return value
+
+    def exists(self, key: bytes) -> bool:
+        return self.lookup(key) is not None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def ttl_ms(self, key: bytes) -> int:
+        """Remaining time to live in ms, -1 without expiry. Caller ensures the key exists."""
+        deadline = self.expires.get(key)
+        if deadline is None:
+            return -1
+        return max(deadline - self.keyspace.now_ms, 0)
+
+    def get_expire(self, key: bytes) -> int:
+        """Absolute deadline in ms, or -1."""
+        return self.expires.get(key, -1)
+
+    def random_key(self) -> Optional[bytes]:
+        """A random live key; expired keys met on the way are removed, as in Valkey."""
+        data = self.data
+        for _ in range(100):
+            if not data:
+                return None
+            key = next(islice(iter(data), random.randrange(len(data)), None))
+            if self.lookup(key) is not None:
+                return key
+            if len(self.expires) == len(data):
+                # Every key has a TTL: keep looking, each miss removed one expired key.
+                continue
+        return next(iter(data), None)
+
+    def iter_keys(self) -> Iterator[bytes]:
+        """Live keys, skipping (not deleting) expired ones."""
+        expires = self.expires
+        now = self.keyspace.now_ms
+        if not expires:
+            yield from list(self.data)
+            return
+        for key in list(self.data):
+            deadline = expires.get(key)
+            if deadline is None or deadline > now:
+                yield key
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
+        """Store ``value`` at ``key``, replacing any value; the TTL is cleared unless kept."""
+        data = self.data
+        is_new = key not in data
+        data[key] = value
+        if not keep_ttl and self.expires:
+            self.expires.pop(key, None)
+        keyspace = self.keyspace
+        self.access[key] = keyspace.lru_clock
+        if keyspace.hooks_active:
+            keyspace.key_changed(self, key, is_new)
+
+    def add(self, key: bytes, value: Any) -> None:
+        """Store a value at a key known to be absent."""
+        self.data[key] = value
+        keyspace = self.keyspace
+        self.access[key] = keyspace.lru_clock
+        if keyspace.hooks_active:
+            keyspace.key_changed(self, key, True)
+
+    def delete(self, key: bytes) -> bool:
+        """Remove ``key``; True if it existed (expired keys count as absent)."""
+        if self.lookup(key) is None:
+            return False
+        self.remove(key)
+        keyspace = self.keyspace
+        if keyspace.hooks_active:
+            keyspace.key_changed(self, key, False)
+        return True
+
+    def remove(self, key: bytes) -> Any:
+        """Drop ``key`` without signalling; used by the expiry paths and by ``delete``."""
+        value = self.data.pop(key, None)
+        if self.expires:
+            self.expires.pop(key, None)
+        self.access.pop(key, None)
+        return value
+
+    def set_expire(self, key: bytes, deadline_ms: int) -> None:
+        self.expires[key] = deadline_ms
+        heapq.heappush(self._expiry_heap, (deadline_ms, key))
+
+    def persist(self, key: bytes) -> bool:
+        return self.expires.pop(key, None) is not None
+
+    def signal_modified(self, key: bytes) -> None:
+        """Announce an in-place change of the value at ``key``."""
+        keyspace = self.keyspace
+        if keyspace.hooks_active:
+            keyspace.key_changed(self, key, False)
+
+    def notify(self, kind: int, event: bytes, key: bytes) -> None:
+        keyspace = self.keyspace
+        if keyspace.notify_flags & kind:
+            keyspace.notify(self, kind, event, key)
+
+    def clear(self) -> int:
+        removed = len(self.data)
+        self.data = {}
+        self.expires = {}
+        self.access = {}
+        self._expiry_heap = []
+        self.scan_cursors = None
+        return removed
+
+    def swap_contents(self, other: Database) -> None:
+        for name in ("data", "expires", "access", "_expiry_heap", "scan_cursors"):
+            mine = getattr(self, name)
+            setattr(self, name, getattr(other, name))
+            setattr(other, name, mine)
+
+    # -- active expiry -------------------------------------------------------------------------
+
+    def expire_due(self, now_ms: int, budget: int) -> int:
+        """Remove up to ``budget`` keys whose deadline has passed; returns how many were removed."""
+        heap = self._expiry_heap
+        expires = self.expires
+        removed = 0
+        while heap and heap[0][0] <= now_ms and removed < budget:
+            deadline, key = heapq.heappop(heap)
+            if expires.get(key) == deadline:
+                self.keyspace.expire_key(self, key)
+                removed += 1
+        if len(heap) > 64 and len(heap) > 2 * len(expires):
+            self._expiry_heap = [(deadline, key) for key, deadline in expires.items()]
+            heapq.heapify(self._expiry_heap)
+        return removed
+
+
+class Keyspace:
+    """The databases plus everything that reacts to key changes.
+
+    ``hooks_active`` is True when anything listens for key changes (WATCH, tracking, blocked
+    clients, notifications); writes check that one flag and skip the rest otherwise.
+    """
+
+    def __init__(self, clock: Clock, databases: int = 16) -> None:
+        self.clock = clock
+        self.now_ms = clock.ms()
+        self.lru_clock = self.now_ms // 1000
+        self.dbs = [Database(i, self) for i in range(databases)]
+        self.hits = 0
+        self.misses = 0
+        self.expired_keys = 0
+        self.dirty = 0
+        self.no_touch = False
+        self.notify_flags = 0
+        self.hooks_active = False
+        self.change_listeners: list[Callable[[Database, bytes], None]] = []
+        self.notify_listeners: list[Callable[[Database, int, bytes, bytes], None]] = []
+        # Called for each key removed by expiry (lazy or active): the propagation of a DEL to
+        # the AOF and replicas hooks in here.
+        self.expire_listeners: list[Callable[[Database, bytes], None]] = []
+        self.active_expire_enabled = True
+        self.is_replica = False
+
+    def refresh_time(self) -> None:
+        """Snapshot the clock for the command about to run (Valkey's command time snapshot)."""
+        now = self.clock.ms()
+        self.now_ms = now
+        lru = now // 1000
+        if lru != self.lru_clock:
+            self.lru_clock = lru
+
+    def update_hooks(self) -> None:
+        self.hooks_active = bool(self.change_listeners)
+
+    def key_changed(self, db: Database, key: bytes, is_new: bool) -> None:
+        for listener in self.change_listeners:
+            listener(db, key)
+
+    def notify(self, db: Database, kind: int, event: bytes, key: bytes) -> None:
+        for listener in self.notify_listeners:
+            listener(db, kind, event, key)
+
+    def expire_key(self, db: Database, key: bytes) -> None:
+        db.remove(key)
+        self.expired_keys += 1
+        if self.notify_flags & NOTIFY_EXPIRED:
+            self.notify(db, NOTIFY_EXPIRED, b"expired", key)
+        if self.hooks_active:
+            self.key_changed(db, key, False)
+        for listener in self.expire_listeners:
+            listener(db, key)
+
+    def expire_lazily(self, db: Database, key: bytes) -> bool:
+        """Called when a lookup meets a key past its deadline; True if the key is gone. A
+        replica keeps the key (its primary sends the DEL) but reports it as absent."""
+        if self.is_replica:
+            return True
+        self.expire_key(db, key)
+        return True
+
+    def active_expire_cycle(self, budget: int = 10_000) -> int:
+        if not self.active_expire_enabled or self.is_replica:
+            return 0
+        now = self.clock.ms()
+        self.now_ms = now
+        removed = 0
+        for db in self.dbs:
+            if db.expires:
+                removed += db.expire_due(now, budget - removed)
+        return removed
+
+    def resize(self, databases: int) -> None:
+        if databases > len(self.dbs):
+            self.dbs.extend(Database(i, self) for i in range(len(self.dbs), databases))
