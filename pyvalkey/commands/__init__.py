@@ -1,3 +1,14 @@
-"""Command groups. Importing this package registers every handler in the command table."""
+"""Command groups. Importing this package registers every handler in the command table.
 
-from pyvalkey.commands import connection, strings  # noqa: F401
+One module per group, as Valkey groups them; each registers its handlers with ``@command``.
+"""
+
+from pyvalkey.commands import (  # noqa: F401
+    client,
+    config,
+    connection,
+    introspection,
+    keys,
+    server,
+    strings,
+)
