@@ -119,6 +119,7 @@ class Dispatcher:
         """Run a looked-up, checked command; returns the reply value after writing it."""
         keyspace = self.keyspace
         keyspace.refresh_time()
+        keyspace.no_touch = client.no_touch
         dirty_before = keyspace.dirty
         start = _perf_ns()
         try:
