@@ -85,7 +85,7 @@ class Client:
         now = server.clock.ms()
         self.created_ms = now
         self.last_interaction_ms = now
-        self.last_command = b"NULL"
+        self.last_command = "NULL"
         self.reply_mode = REPLY_ON
         self.skip_this_reply = False
         self.close_after_reply = False

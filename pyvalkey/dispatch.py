@@ -50,6 +50,9 @@ class Dispatcher:
         self.after_write: list[Callable[[Client, Command, list[bytes]], None]] = []
         # Checks run before the handler, each may return an error reply (loading, OOM, ...).
         self.pre_checks: list[Callable[[Client, Command, list[bytes]], Any]] = []
+        self.clock_ms = server.clock.ms
+        self.by_name: dict[bytes, Command] = {}
+        self.refresh_names()
 
     def unknown_command(self, argv: list[bytes]) -> ErrorReply:
         name = argv[0]
@@ -77,7 +80,7 @@ class Dispatcher:
 
     def lookup(self, argv: list[bytes]) -> Command | ErrorReply:
         name = argv[0]
-        cmd = COMMANDS.get(name)
+        cmd = self.by_name.get(name)
         if cmd is None:
             cmd = COMMANDS.get(name.lower())
             if cmd is None:
@@ -93,6 +96,14 @@ class Dispatcher:
         if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
             return ErrorReply(msg.WRONG_ARITY % cmd.fullname.encode())
         return cmd
+
+    def refresh_names(self) -> None:
+        """Rebuild the name index: lowercase and uppercase spellings, the two that clients send."""
+        by_name = {}
+        for name, cmd in COMMANDS.items():
+            by_name[name] = cmd
+            by_name[name.upper()] = cmd
+        self.by_name = by_name
 
     def execute(self, client: Client, argv: list[bytes]) -> None:
         """Run one command for ``client`` and append its reply to ``client.out``."""
@@ -118,7 +129,7 @@ class Dispatcher:
     def call(self, client: Client, cmd: Command, argv: list[bytes]) -> Any:
         """Run a looked-up, checked command; returns the reply value after writing it."""
         keyspace = self.keyspace
-        keyspace.refresh_time()
+        keyspace.now_ms = self.clock_ms()
         keyspace.no_touch = client.no_touch
         dirty_before = keyspace.dirty
         start = _perf_ns()
@@ -132,25 +143,25 @@ class Dispatcher:
         elapsed_us = (_perf_ns() - start) // 1000
         cmd.calls += 1
         cmd.usec += elapsed_us
-        client.last_command = cmd.fullname.encode()
+        client.last_command = cmd.fullname
         client.commands_processed += 1
         stats = self.stats
         stats.commands_processed += 1
-        if isinstance(reply, ErrorReply):
-            cmd.failed_calls += 1
-            stats.count_error(reply.message)
         if elapsed_us >= stats.slowlog_threshold_us >= 0:
             self.server.slowlog.record(client, argv, elapsed_us)
         if keyspace.dirty != dirty_before and self.after_write:
             for listener in self.after_write:
                 listener(client, cmd, argv)
-        if client.reply_mode == 0 and not client.skip_this_reply:
-            if isinstance(reply, ErrorReply):
-                encode_error(reply.message, client.out)
-            else:
-                encode(reply, client.out, client.resp3)
-        else:
+        is_error = isinstance(reply, ErrorReply)
+        if is_error:
+            cmd.failed_calls += 1
+            stats.count_error(reply.message)
+        if client.reply_mode or client.skip_this_reply:
             self.write_reply(client, reply)
+        elif is_error:
+            encode_error(reply.message, client.out)
+        else:
+            encode(reply, client.out, client.resp3)
         return reply
 
     @staticmethod

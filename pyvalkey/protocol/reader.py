@@ -33,6 +33,7 @@ _INT_MAX = 2**31 - 1
 _UNAUTH_MULTIBULK_MAX = 10
 _UNAUTH_BULK_MAX = 16384
 _COMPACT_THRESHOLD = 64 * 1024
+_INVALID_CRLF = "Protocol error: invalid CRLF in request"
 
 
 class ProtocolError(Exception):
@@ -41,7 +42,8 @@ class ProtocolError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message.encode()
+        # Valkey sends these through addReplyError, which adds the ERR code.
+        self.message = b"ERR " + message.encode()
 
 
 def _canonical_int(text: bytes) -> Optional[int]:
@@ -184,6 +186,10 @@ class PythonRequestReader:
     def _inline(self) -> Optional[list[bytes]]:
         buf = self._buf
         newline = buf.find(b"\n", self._pos)
+        # Valkey looks for the line end with strchr, which stops at a NUL byte: a NUL before the
+        # newline leaves the request incomplete until it grows past the inline limit.
+        if newline >= 0 and buf.find(b"\0", self._pos, newline) >= 0:
+            newline = -1
         if newline < 0:
             if len(buf) - self._pos > INLINE_MAX_SIZE:
                 raise ProtocolError("Protocol error: too big inline request")
@@ -206,6 +212,8 @@ class PythonRequestReader:
             return None
         if newline + 1 >= len(buf):
             return None
+        if buf[newline + 1] != 0x0A:
+            raise ProtocolError(_INVALID_CRLF)
         count = _canonical_int(bytes(buf[pos + 1 : newline]))
         if count is None or count > _INT_MAX:
             raise ProtocolError("Protocol error: invalid multibulk length")
@@ -235,6 +243,8 @@ class PythonRequestReader:
                     return None
                 if buf[pos] != 0x24:  # '$'
                     raise ProtocolError("Protocol error: expected '$', got '%s'" % chr(buf[pos]))
+                if buf[newline + 1] != 0x0A:
+                    raise ProtocolError(_INVALID_CRLF)
                 length = _canonical_int(bytes(buf[pos + 1 : newline]))
                 if length is None or length < 0 or length > self.max_bulk_len:
                     raise ProtocolError("Protocol error: invalid bulk length")
@@ -245,6 +255,8 @@ class PythonRequestReader:
             if size - pos < self._bulk_len + 2:
                 return None
             end = pos + self._bulk_len
+            if buf[end] != 0x0D or buf[end + 1] != 0x0A:
+                raise ProtocolError(_INVALID_CRLF)
             args.append(bytes(buf[pos:end]))
             self._pos = end + 2
             self._bulk_len = -1
@@ -255,10 +267,11 @@ class PythonRequestReader:
 
 def _request_size(args: list[bytes]) -> int:
     """Bytes of the canonical multibulk encoding of ``args``."""
-    size = 3 + len(str(len(args)))
+    count = len(args)
+    size = 4 if count < 10 else 3 + len(str(count))
     for arg in args:
         n = len(arg)
-        size += n + 5 + len(str(n))
+        size += n + (6 if n < 10 else 7 if n < 100 else 5 + len(str(n)))
     return size
 
 
@@ -347,9 +360,13 @@ class HiredisRequestReader(PythonRequestReader):
                     self._checked_from -= shift
             self._check_partial()
             return None
-        if type(args) is list and args and all(type(a) is bytes for a in args):
-            self._returned.append(args)
-            return args
+        if type(args) is list and args:
+            for arg in args:
+                if type(arg) is not bytes:
+                    break
+            else:
+                self._returned.append(args)
+                return args
         # Something Valkey treats differently (an empty or nested multibulk, a reply type that
         # hiredis accepts): forget hiredis's view and parse from the last boundary.
         self._leave_fast_mode()

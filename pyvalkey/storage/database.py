@@ -265,7 +265,8 @@ class Keyspace:
         self.is_replica = False
 
     def refresh_time(self) -> None:
-        """Snapshot the clock for the command about to run (Valkey's command time snapshot)."""
+        """Snapshot the clock (dispatch does this before every command, as Valkey snapshots the
+        command time) and advance the LRU clock (seconds), which cron also refreshes."""
         now = self.clock.ms()
         self.now_ms = now
         lru = now // 1000
