@@ -8,9 +8,10 @@ Two readers share one contract and one test suite:
   parser for anything hiredis does not return as a plain list of bulk strings: inline commands,
   malformed input (so the error text is Valkey's) and empty multibulks.
 
-Valkey only accepts canonical lengths in request headers (no sign, no leading zeros), so the
-number of bytes a parsed command took is a function of its arguments; the hiredis reader uses
-that to keep its own buffer position in step with hiredis without asking hiredis for it.
+Valkey only accepts canonical lengths in request headers (no sign, no leading zeros), and so
+does hiredis, so the number of bytes a parsed command took is a function of its arguments; the
+hiredis reader uses that to keep its own buffer position in step with hiredis without asking
+hiredis for it, and to check the CRLF after each argument, which hiredis does not look at.
 Limits on a command that has not fully arrived are checked by running the Python parser over
 the incomplete tail, so ``*1\\r\\n$3000000000\\r\\n`` fails at once, as in Valkey.
 """
@@ -63,7 +64,10 @@ _ESCAPES = {
     ord("b"): ord("\b"),
     ord("a"): ord("\a"),
 }
+# Blanks skipped between arguments (isspace) differ from the bytes that end an unquoted
+# argument: a vertical tab or form feed inside an argument is kept.
 _SPACES = b" \n\r\t\v\f"
+_SEPARATORS = b" \n\r\t"
 _HEX = b"0123456789abcdefABCDEF"
 
 
@@ -97,11 +101,8 @@ def split_inline_args(line: bytes) -> Optional[list[bytes]]:
                     i += 1
                     current.append(_ESCAPES.get(line[i], line[i]))
                 elif c == ord('"'):
-                    if i + 1 < n and line[i + 1] not in _SPACES:
-                        return None
+                    # A closing quote ends the quoted part, not the argument: ``"a"b`` is ``ab``.
                     in_double = False
-                    i += 1
-                    break
                 else:
                     current.append(c)
             elif in_single:
@@ -112,18 +113,14 @@ def split_inline_args(line: bytes) -> Optional[list[bytes]]:
                     i += 1
                     current.append(ord("'"))
                 elif c == ord("'"):
-                    if i + 1 < n and line[i + 1] not in _SPACES:
-                        return None
                     in_single = False
-                    i += 1
-                    break
                 else:
                     current.append(c)
             else:
                 if i >= n:
                     break
                 c = line[i]
-                if c in _SPACES:
+                if c in _SEPARATORS:
                     break
                 if c == ord('"'):
                     in_double = True
@@ -265,16 +262,6 @@ class PythonRequestReader:
         return args
 
 
-def _request_size(args: list[bytes]) -> int:
-    """Bytes of the canonical multibulk encoding of ``args``."""
-    count = len(args)
-    size = 4 if count < 10 else 3 + len(str(count))
-    for arg in args:
-        n = len(arg)
-        size += n + (6 if n < 10 else 7 if n < 100 else 5 + len(str(n)))
-    return size
-
-
 class HiredisRequestReader(PythonRequestReader):
     """Multibulk requests parsed by hiredis; everything else by the Python parser above."""
 
@@ -287,7 +274,6 @@ class HiredisRequestReader(PythonRequestReader):
         self._hiredis = self._new_hiredis()
         self._fast = False  # True while hiredis holds everything from self._boundary on
         self._boundary = 0  # start of the first request hiredis has not returned yet
-        self._returned: list[list[bytes]] = []  # requests hiredis returned past the boundary
         self._checked_from = -1  # boundary at which the Python parser's partial state began
 
     def feed(self, data: bytes) -> None:
@@ -295,10 +281,19 @@ class HiredisRequestReader(PythonRequestReader):
         if self._fast:
             self._hiredis.feed(data)
 
-    def _sync(self) -> None:
-        for args in self._returned:
-            self._boundary += _request_size(args)
-        self._returned.clear()
+    def _accept(self, args: list[bytes]) -> None:
+        """Move the boundary past a request hiredis returned. hiredis skips the two bytes after
+        each argument without looking at them; Valkey insists on CRLF, so check them here,
+        before the request runs."""
+        buf = self._buf
+        pos = self._boundary + 3 + len(str(len(args)))
+        for arg in args:
+            n = len(arg)
+            pos += 3 + len(str(n)) + n
+            if buf[pos] != 0x0D or buf[pos + 1] != 0x0A:
+                raise ProtocolError(_INVALID_CRLF)
+            pos += 2
+        self._boundary = pos
 
     def _reset_partial(self, pos: int) -> None:
         self._pos = pos
@@ -313,7 +308,6 @@ class HiredisRequestReader(PythonRequestReader):
         self._hiredis.feed(bytes(self._buf[self._pos :]))
 
     def _leave_fast_mode(self) -> None:
-        self._sync()
         self._fast = False
         self._hiredis = self._new_hiredis()
         self._reset_partial(self._boundary)
@@ -344,7 +338,6 @@ class HiredisRequestReader(PythonRequestReader):
             self._leave_fast_mode()
             return super().get_command()
         if args is False:
-            self._sync()
             buf = self._buf
             if self._boundary == len(buf):
                 buf.clear()
@@ -365,7 +358,7 @@ class HiredisRequestReader(PythonRequestReader):
                 if type(arg) is not bytes:
                     break
             else:
-                self._returned.append(args)
+                self._accept(args)
                 return args
         # Something Valkey treats differently (an empty or nested multibulk, a reply type that
         # hiredis accepts): forget hiredis's view and parse from the last boundary.
@@ -375,7 +368,6 @@ class HiredisRequestReader(PythonRequestReader):
     def buffered(self) -> int:
         if not self._fast:
             return len(self._buf) - self._pos
-        self._sync()
         return len(self._buf) - self._boundary
 
 
