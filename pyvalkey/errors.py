@@ -50,6 +50,14 @@ class msg:
     )
 
 
+def subcommand_syntax_error(argv: list[bytes]) -> ErrorReply:
+    """Valkey's reply when a subcommand got arguments it does not take."""
+    return ErrorReply(
+        b"ERR unknown subcommand or wrong number of arguments for '%s'. Try %s HELP."
+        % (argv[1][:128], argv[0].upper())
+    )
+
+
 def error(message: bytes) -> ErrorReply:
     return ErrorReply(message)
 

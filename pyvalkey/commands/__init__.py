@@ -9,6 +9,7 @@ from pyvalkey.commands import (  # noqa: F401
     connection,
     introspection,
     keys,
+    scripting,
     server,
     strings,
 )
