@@ -7,7 +7,7 @@ either way it exposes ``out`` (the reply buffer the writer appends to) and a ``t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pyvalkey.protocol.reader import RequestReader
 
@@ -22,6 +22,26 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+class BlockedState(Protocol):
+    """What ``client.blocked`` holds while a command waits (BLPOP-style blocking, CLIENT PAUSE).
+
+    While ``client.blocked`` is not None the connection loop runs none of the client's commands.
+    CLIENT UNBLOCK calls ``unblock(with_error)`` when ``unblockable`` is True: the state must then
+    write the command's timeout reply (or the ``-UNBLOCKED`` error when ``with_error``), set
+    ``client.blocked = None`` and call ``client.transport.resume()``.
+    """
+
+    unblockable: bool
+
+    def unblock(self, with_error: bool) -> None: ...
+
+
+# CLIENT UNBLOCK ... ERROR: the error a released blocked command replies with.
+UNBLOCKED_ERROR = b"UNBLOCKED client unblocked via CLIENT UNBLOCK"
+
+# Client capabilities (CLIENT CAPA); shown as letters in CLIENT LIST ``capa=``.
+CAPA_REDIRECT = "r"
+
 # Reply modes (CLIENT REPLY).
 REPLY_ON = 0
 REPLY_OFF = 1
@@ -30,41 +50,42 @@ REPLY_SKIP = 2  # skip the next reply, then back to ON
 
 class Client:
     __slots__ = (
-        "server",
-        "id",
-        "name",
-        "lib_name",
-        "lib_ver",
-        "db",
-        "resp3",
-        "authenticated",
-        "user",
-        "out",
-        "reader",
-        "transport",
         "addr",
-        "laddr",
-        "fd",
-        "kind",
-        "created_ms",
-        "last_interaction_ms",
-        "last_command",
-        "reply_mode",
-        "skip_this_reply",
+        "authenticated",
+        "blocked",
+        "capa",
         "close_after_reply",
         "closed",
+        "commands_processed",
+        "created_ms",
+        "db",
+        "extra",
+        "fd",
         "flags",
+        "id",
+        "kind",
+        "laddr",
+        "last_command",
+        "last_interaction_ms",
+        "lib_name",
+        "lib_ver",
+        "multi",
+        "name",
         "no_evict",
         "no_touch",
-        "multi",
-        "blocked",
+        "out",
+        "reader",
+        "reply_mode",
+        "resp3",
+        "server",
+        "skip_this_reply",
         "total_net_in",
         "total_net_out",
-        "commands_processed",
-        "extra",
+        "transport",
+        "user",
     )
 
-    def __init__(self, server: Server, transport: Optional[Any] = None, addr: str = "", laddr: str = "") -> None:
+    def __init__(self, server: Server, transport: Any | None = None, addr: str = "", laddr: str = "") -> None:
         self.server = server
         self.id = server.next_client_id()
         self.name: bytes = b""
@@ -99,6 +120,7 @@ class Client:
         self.total_net_out = 0
         self.commands_processed = 0
         self.extra: dict[str, Any] = {}
+        self.capa = ""  # CLIENT CAPA letters, e.g. "r" for REDIRECT
 
     def select(self, index: int) -> None:
         self.db = self.server.keyspace.dbs[index]

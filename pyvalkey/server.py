@@ -131,7 +131,8 @@ class Server:
         return client
 
     def remove_client(self, client: Client) -> None:
-        self.clients.pop(client.id, None)
+        if self.clients.pop(client.id, None) is None and client.closed:
+            return  # already removed (CLIENT KILL removes at once; connection_lost follows)
         client.closed = True
         for hook in self.client_close_hooks:
             hook(client)

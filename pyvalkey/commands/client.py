@@ -1,1 +1,652 @@
-"""placeholder: filled by its owner."""
+"""The CLIENT command: identity (ID, SETNAME, GETNAME, SETINFO, CAPA), introspection (INFO, LIST),
+control of other connections (KILL, UNBLOCK, PAUSE, UNPAUSE) and of this one (REPLY, NO-EVICT,
+NO-TOUCH).
+
+CLIENT LIST / INFO lines have Valkey's fields in Valkey's order. Per-client state that other
+command groups own is read by name with a default, so this module works before they exist:
+``pubsub_channels``, ``pubsub_patterns``, ``pubsub_shard_channels`` (sized containers),
+``watched_keys`` (sized), ``tracking`` (object with ``redirect``, or None), ``client.multi`` (with
+``len()`` = queued commands, optional ``argv_mem`` and ``dirty``). Memory figures (qbuf, rbs,
+tot-mem ...) are plausible stand-ins: Python does not size buffers the way Valkey's allocator does.
+
+The LIST and KILL filters are parsed once into a ``ClientFilter`` and then matched per client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pyvalkey.client import CAPA_REDIRECT, REPLY_OFF, REPLY_ON, REPLY_SKIP, Client
+from pyvalkey.commands.connection import valid_attr
+from pyvalkey.commands.parsing import parse_int
+from pyvalkey.commands.registry import command
+from pyvalkey.errors import ErrorReply, msg
+from pyvalkey.pause import PAUSE_ALL, PAUSE_WRITE, Postponed, pause_state
+from pyvalkey.protocol.replies import NO_REPLY, OK, SimpleString, Verbatim
+
+_HELP = [
+    SimpleString(b'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:'),
+    SimpleString(b'CACHING (YES|NO)'),
+    SimpleString(b'    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.'),
+    SimpleString(b'CAPA <option> [options...]'),
+    SimpleString(b'    The client claims its some capability options. Options are:'),
+    SimpleString(b'    * REDIRECT'),
+    SimpleString(b'      The client can handle redirection during primary and replica failover in standalone mode.'),
+    SimpleString(b'GETREDIR'),
+    SimpleString(b'    Return the client ID we are redirecting to when tracking is enabled.'),
+    SimpleString(b'GETNAME'),
+    SimpleString(b'    Return the name of the current connection.'),
+    SimpleString(b'ID'),
+    SimpleString(b'    Return the ID of the current connection.'),
+    SimpleString(b'INFO'),
+    SimpleString(b'    Return information about the current client connection.'),
+    SimpleString(b'KILL <ip:port>'),
+    SimpleString(b'    Kill connection made from <ip:port>.'),
+    SimpleString(b'KILL <option> <value> [<option> <value> [...]]'),
+    SimpleString(b'    Kill connections. Options are:'),
+    SimpleString(b'    * ADDR (<ip:port>|<unixsocket>:0)'),
+    SimpleString(b'      Kill connections made from the specified address.'),
+    SimpleString(b'    * LADDR (<ip:port>|<unixsocket>:0)'),
+    SimpleString(b'      Kill connections made to the specified local address.'),
+    SimpleString(b'    * TYPE (NORMAL|PRIMARY|REPLICA|PUBSUB)'),
+    SimpleString(b'      Kill connections by type.'),
+    SimpleString(b'    * USER <username>'),
+    SimpleString(b'      Kill connections authenticated by <username>.'),
+    SimpleString(b'    * SKIPME (YES|NO)'),
+    SimpleString(b'      Skip killing current connection (default: yes).'),
+    SimpleString(b'    * ID <client-id> [<client-id>...]'),
+    SimpleString(b'      Kill connections by client IDs.'),
+    SimpleString(b'    * MAXAGE <maxage>'),
+    SimpleString(b'      Kill connections older than the specified age.'),
+    SimpleString(b'    * FLAGS <flags>'),
+    SimpleString(b'      Kill connections that include the specified flags.'),
+    SimpleString(b'    * NAME <client-name>'),
+    SimpleString(b'      Kill connections with the specified name.'),
+    SimpleString(b'    * IDLE <idle>'),
+    SimpleString(b'      Kill connections with idle time greater than or equal to <idle> seconds.'),
+    SimpleString(b'    * LIB-NAME <library-name>'),
+    SimpleString(b'      Kill connections with the specified library name.'),
+    SimpleString(b'    * LIB-VER <library-version>'),
+    SimpleString(b'      Kill connections with the specified library version.'),
+    SimpleString(b'    * DB <db-id>'),
+    SimpleString(b'      Kill connections currently operating on the specified database ID.'),
+    SimpleString(b'    * CAPA <capa>'),
+    SimpleString(b'      Kill connections currently with the specified capa.'),
+    SimpleString(b'    * IP <ip>'),
+    SimpleString(b'      Kill connections made from the specified ip.'),
+    SimpleString(b'LIST [options ...]'),
+    SimpleString(b'    Return information about client connections. Options:'),
+    SimpleString(b'    * TYPE (NORMAL|PRIMARY|REPLICA|PUBSUB)'),
+    SimpleString(b'      Return clients of specified type.'),
+    SimpleString(b'    * USER <username>'),
+    SimpleString(b'      Return clients authenticated by <username>.'),
+    SimpleString(b'    * ADDR <ip:port>'),
+    SimpleString(b'      Return clients connected from the specified address.'),
+    SimpleString(b'    * LADDR <ip:port>'),
+    SimpleString(b'      Return clients connected to the specified local address.'),
+    SimpleString(b'    * ID <client-id> [<client-id>...]'),
+    SimpleString(b'      Return clients with the specified IDs.'),
+    SimpleString(b'    * SKIPME (YES|NO)'),
+    SimpleString(b'      Exclude the current client from the list (default: no).'),
+    SimpleString(b'    * MAXAGE <maxage>'),
+    SimpleString(b'      List connections older than the specified age.'),
+    SimpleString(b'    * FLAGS <flags>'),
+    SimpleString(b'      Return clients with the specified flags.'),
+    SimpleString(b'    * NAME <client-name>'),
+    SimpleString(b'      Return clients with the specified name.'),
+    SimpleString(b'    * IDLE <idle>'),
+    SimpleString(b'      Return clients with idle time greater than or equal to <idle> seconds.'),
+    SimpleString(b'    * LIB-NAME <lib-name>'),
+    SimpleString(b'      Return clients with the specified lib name.'),
+    SimpleString(b'    * LIB-VER <lib-version>'),
+    SimpleString(b'      Return clients with the specified lib version.'),
+    SimpleString(b'    * DB <db-id>'),
+    SimpleString(b'      Return clients currently operating on the specified database ID.'),
+    SimpleString(b'    * CAPA <capa>'),
+    SimpleString(b'      Return connections currently with the specified capa.'),
+    SimpleString(b'    * IP <ip>'),
+    SimpleString(b'      Return connections made from the specified ip.'),
+    SimpleString(b'UNPAUSE'),
+    SimpleString(b'    Stop the current client pause, resuming traffic.'),
+    SimpleString(b'PAUSE <timeout> [WRITE|ALL]'),
+    SimpleString(b'    Suspend all, or just write, clients for <timeout> milliseconds.'),
+    SimpleString(b'REPLY (ON|OFF|SKIP)'),
+    SimpleString(b'    Control the replies sent to the current connection.'),
+    SimpleString(b'SETNAME <name>'),
+    SimpleString(b'    Assign the name <name> to the current connection.'),
+    SimpleString(b'SETINFO <option> <value>'),
+    SimpleString(b'    Set client meta attr. Options are:'),
+    SimpleString(b'    * LIB-NAME: the client lib name.'),
+    SimpleString(b'    * LIB-VER: the client lib version.'),
+    SimpleString(b'UNBLOCK <clientid> [TIMEOUT|ERROR]'),
+    SimpleString(b'    Unblock the specified blocked client.'),
+    SimpleString(b'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]'),
+    SimpleString(b'         [OPTIN] [OPTOUT] [NOLOOP]'),
+    SimpleString(b'    Control server assisted client side caching.'),
+    SimpleString(b'TRACKINGINFO'),
+    SimpleString(b'    Report tracking status for the current connection.'),
+    SimpleString(b'NO-EVICT (ON|OFF)'),
+    SimpleString(b'    Protect current client connection from eviction.'),
+    SimpleString(b'NO-TOUCH (ON|OFF)'),
+    SimpleString(b'    Will not touch LRU/LFU stats when this mode is on.'),
+    SimpleString(b'IMPORT-SOURCE (ON|OFF)'),
+    SimpleString(b'    Mark this connection as an import source if import-mode is enabled.'),
+    SimpleString(b"    Sync tools can set their connections into 'import-source' state to visit"),
+    SimpleString(b'    expired keys.'),
+    SimpleString(b'HELP'),
+    SimpleString(b'    Print this help.'),
+]
+
+_BAD_NAME = b"ERR Client names cannot contain spaces, newlines or special characters."
+_NO_SUCH_CLIENT = b"ERR No such client"
+_BAD_ID = b"ERR client-id should be greater than 0"
+_UNBLOCK_REASON = b"ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+_PAUSE_MODE = b"ERR CLIENT PAUSE mode must be WRITE or ALL"
+_TIMEOUT_NOT_INT = b"ERR timeout is not an integer or out of range"
+_TIMEOUT_NEGATIVE = b"ERR timeout is negative"
+_TIMEOUT_RANGE = b"ERR timeout is out of range"
+_NOT_IMPORT_MODE = b"ERR Server is not in import mode"
+
+_INT64_MAX = (1 << 63) - 1
+
+# Letters CLIENT LIST / KILL accept in a FLAGS filter, and in a CAPA filter.
+_FILTER_FLAGS = frozenset(b"bcdeirtuxABEIMNOPRSTU")
+_FILTER_CAPA = frozenset(b"r")
+
+# Valkey's read-buffer size for an idle client, and the memory it accounts to an idle client.
+_READ_BUFFER = 16392
+_BASE_MEMORY = 16976
+
+_TYPE_NAMES = {
+    b"normal": "normal",
+    b"replica": "replica",
+    b"slave": "replica",
+    b"pubsub": "pubsub",
+    b"master": "master",
+    b"primary": "master",
+}
+
+
+# -- per-client facts ------------------------------------------------------------------------------
+
+
+def client_type(client: Client) -> str:
+    """Valkey's client class: master, replica, pubsub or normal (CLIENT LIST TYPE, INFO)."""
+    flags = client.flags
+    if "master" in flags:
+        return "master"
+    if "replica" in flags and "monitor" not in flags:
+        return "replica"
+    if "subscriber" in flags:
+        return "pubsub"
+    return "normal"
+
+
+def _size(value: Any) -> int:
+    return len(value) if value is not None else 0
+
+
+def flag_letters(client: Client) -> str:
+    flags = client.flags
+    letters = []
+    if "replica" in flags:
+        letters.append("O" if "monitor" in flags else "S")
+    if "master" in flags:
+        letters.append("M")
+    if "subscriber" in flags:
+        letters.append("P")
+    multi = client.multi
+    if multi is not None:
+        letters.append("x")
+    if client.blocked is not None:
+        letters.append("b")
+    tracking = getattr(client, "tracking", None)
+    if tracking is not None:
+        letters.append("t")
+        if getattr(tracking, "broken_redirect", False):
+            letters.append("R")
+        if getattr(tracking, "bcast", False):
+            letters.append("B")
+    if multi is not None and getattr(multi, "dirty", False):
+        letters.append("d")
+    if client.close_after_reply:
+        letters.append("c")
+    if "unblocked" in flags:
+        letters.append("u")
+    if client.closed:
+        letters.append("A")
+    if "unix" in flags:
+        letters.append("U")
+    if "readonly" in flags:
+        letters.append("r")
+    if client.no_evict:
+        letters.append("e")
+    if client.no_touch:
+        letters.append("T")
+    if "import_source" in flags:
+        letters.append("I")
+    return "".join(letters) or "N"
+
+
+def info_line(client: Client, current: Client | None = None, argv: list[bytes] | None = None) -> bytes:
+    """One CLIENT LIST line (without the newline). ``current``/``argv``: the client running the
+    listing command and that command, which Valkey shows as already under way."""
+    server = client.server
+    now_s = server.clock.ms() // 1000
+    is_current = client is current and argv is not None
+    if is_current:
+        assert argv is not None
+        cmd_name = b"client|" + argv[1].lower()
+        argv_mem = sum(len(arg) for arg in argv)
+    else:
+        cmd_name = client.last_command
+        state = client.blocked
+        argv_mem = sum(len(arg) for arg in state.argv) if isinstance(state, Postponed) else 0
+    multi = client.multi
+    multi_count = -1
+    multi_mem = 0
+    if multi is not None:
+        try:
+            multi_count = len(multi)
+        except TypeError:
+            multi_count = int(getattr(multi, "count", 0))
+        multi_mem = int(getattr(multi, "argv_mem", 0))
+    tracking = getattr(client, "tracking", None)
+    redirect = getattr(tracking, "redirect", 0) if tracking is not None else -1
+    qbuf = client.reader.buffered()
+    transport = client.transport
+    omem = 0
+    pending = getattr(transport, "pending_output", None)
+    if pending is not None:
+        try:
+            omem = max(pending() - len(client.out), 0)
+        except (OSError, RuntimeError, AttributeError):
+            omem = 0
+    tot_mem = _BASE_MEMORY + qbuf + omem + multi_mem + (argv_mem + 16 if argv_mem else 0)
+    events = "rw" if omem else "r"
+    db_index = server.keyspace.dbs.index(client.db) if hasattr(server.keyspace.dbs, "index") else 0
+    return b"".join(
+        (
+            b"id=%d" % client.id,
+            b" addr=", client.addr.encode(),
+            b" laddr=", client.laddr.encode(),
+            b" fd=%d" % client.fd,
+            b" name=", client.name,
+            b" age=%d" % (now_s - client.created_ms // 1000),
+            b" idle=%d" % (now_s - client.last_interaction_ms // 1000),
+            b" flags=", flag_letters(client).encode(),
+            b" capa=", client.capa.encode(),
+            b" db=%d" % db_index,
+            b" sub=%d" % _size(getattr(client, "pubsub_channels", None)),
+            b" psub=%d" % _size(getattr(client, "pubsub_patterns", None)),
+            b" ssub=%d" % _size(getattr(client, "pubsub_shard_channels", None)),
+            b" multi=%d" % multi_count,
+            b" watch=%d" % _size(getattr(client, "watched_keys", None)),
+            b" qbuf=%d" % qbuf,
+            b" qbuf-free=0",
+            b" argv-mem=%d" % argv_mem,
+            b" multi-mem=%d" % multi_mem,
+            b" rbs=%d rbp=%d" % (_READ_BUFFER, _READ_BUFFER),
+            b" obl=%d" % len(client.out),
+            b" oll=0",
+            b" omem=%d" % omem,
+            b" tot-mem=%d" % tot_mem,
+            b" events=", events.encode(),
+            b" cmd=", cmd_name,
+            b" user=", client.user,
+            b" redir=%d" % redirect,
+            b" resp=%d" % (3 if client.resp3 else 2),
+            b" lib-name=", client.lib_name,
+            b" lib-ver=", client.lib_ver,
+            b" tot-net-in=%d" % client.total_net_in,
+            b" tot-net-out=%d" % client.total_net_out,
+            b" tot-cmds=%d" % client.commands_processed,
+        )
+    )
+
+
+# -- filters (CLIENT LIST / CLIENT KILL) -----------------------------------------------------------
+
+Test = Callable[[Client], bool]
+
+
+class ClientFilter:
+    """Parsed ``<option> <value>`` filters; a client matches when every test passes."""
+
+    __slots__ = ("skipme", "tests")
+
+    def __init__(self, skipme: bool) -> None:
+        self.tests: list[Test] = []
+        self.skipme = skipme
+
+    def matches(self, client: Client, me: Client) -> bool:
+        if self.skipme and client is me:
+            return False
+        for test in self.tests:
+            if not test(client):
+                return False
+        return True
+
+
+def _user_exists(client: Client, name: bytes) -> bool:
+    acl = getattr(client.server, "acl", None)
+    if acl is not None:
+        return bool(acl.user_exists(name))
+    return name == b"default"
+
+
+def _positive(value: bytes, what: bytes) -> int:
+    number = parse_int(value)
+    if number is None:
+        raise ErrorReply(b"ERR %s is not an integer or out of range" % what)
+    if number <= 0:
+        raise ErrorReply(b"ERR %s should be greater than 0" % what)
+    return number
+
+
+def _db_index(me: Client, value: bytes, what: bytes) -> int:
+    number = parse_int(value)
+    if number is None:
+        raise ErrorReply(b"ERR %s is not an integer or out of range" % what)
+    count = len(me.server.keyspace.dbs)
+    if not 0 <= number < count:
+        raise ErrorReply(b"ERR %s number should be between 0 and %d" % (what, count - 1))
+    return number
+
+
+def _ip_of(addr: str) -> str:
+    return addr.rsplit(":", 1)[0]
+
+
+def _letters_test(value: bytes, letters: Callable[[Client], str]) -> Test:
+    wanted = value.decode()
+    return lambda c: all(ch in letters(c) for ch in wanted)
+
+
+def _negate(test: Test) -> Test:
+    return lambda c: not test(c)
+
+
+def parse_filter(me: Client, argv: list[bytes], pos: int, skipme: bool) -> ClientFilter:
+    """Parse filters from ``argv[pos:]``, raising Valkey's error for the first bad one."""
+    result = ClientFilter(skipme)
+    tests = result.tests
+    count = len(argv)
+    while pos < count:
+        option = argv[pos].upper()
+        negative = option.startswith(b"NOT-")
+        name = option[4:] if negative else option
+        if name == b"ID":
+            ids: set[int] = set()
+            pos += 1
+            while pos < count:
+                number = parse_int(argv[pos])
+                if number is None:
+                    break
+                if number <= 0:
+                    raise ErrorReply(_BAD_ID)
+                ids.add(number)
+                pos += 1
+            if not ids:
+                raise ErrorReply(msg.SYNTAX)
+            test: Test = lambda c, ids=ids: c.id in ids  # type: ignore[misc]
+            tests.append(_negate(test) if negative else test)
+            continue
+        if pos + 1 >= count:
+            raise ErrorReply(msg.SYNTAX)
+        value = argv[pos + 1]
+        pos += 2
+        if name == b"SKIPME" and not negative:
+            lowered = value.lower()
+            if lowered == b"yes":
+                result.skipme = True
+            elif lowered == b"no":
+                result.skipme = False
+            else:
+                raise ErrorReply(msg.SYNTAX)
+            continue
+        if name in (b"MAXAGE", b"IDLE") and not negative:
+            limit = _positive(value, name.lower())
+            if name == b"MAXAGE":
+                tests.append(lambda c, n=limit: c.server.clock.ms() // 1000 - c.created_ms // 1000 >= n)
+            else:
+                tests.append(lambda c, n=limit: c.server.clock.ms() // 1000 - c.last_interaction_ms // 1000 >= n)
+            continue
+        text = value.decode(errors="surrogateescape")
+        if name == b"ADDR":
+            test = lambda c, v=text: c.addr == v  # type: ignore[misc]
+        elif name == b"LADDR":
+            test = lambda c, v=text: c.laddr == v  # type: ignore[misc]
+        elif name == b"IP":
+            test = lambda c, v=text: _ip_of(c.addr) == v  # type: ignore[misc]
+        elif name == b"TYPE":
+            kind = _TYPE_NAMES.get(value.lower())
+            if kind is None:
+                raise ErrorReply(b"ERR Unknown client type '%s'" % value)
+            test = lambda c, v=kind: client_type(c) == v  # type: ignore[misc]
+        elif name == b"USER":
+            if not _user_exists(me, value):
+                raise ErrorReply(b"ERR No such user '%s'" % value)
+            test = lambda c, v=value: c.user == v  # type: ignore[misc]
+        elif name == b"NAME":
+            test = lambda c, v=value: c.name == v  # type: ignore[misc]
+        elif name == b"LIB-NAME":
+            test = lambda c, v=value: c.lib_name == v  # type: ignore[misc]
+        elif name == b"LIB-VER":
+            test = lambda c, v=value: c.lib_ver == v  # type: ignore[misc]
+        elif name == b"DB":
+            index = _db_index(me, value, option)
+            test = lambda c, v=index: c.db is c.server.keyspace.dbs[v]  # type: ignore[misc]
+        elif name == b"FLAGS":
+            if not all(byte in _FILTER_FLAGS for byte in value):
+                where = b"the NOT-FLAGS filter" if negative else b"the provided filter"
+                raise ErrorReply(b"ERR Unknown flags found in %s: %s" % (where, value))
+            test = _letters_test(value, flag_letters)
+        elif name == b"CAPA":
+            if not all(byte in _FILTER_CAPA for byte in value):
+                where = b"the NOT-CAPA filter" if negative else b"the provided filter"
+                raise ErrorReply(b"ERR Unknown capa found in %s: %s" % (where, value))
+            test = _letters_test(value, lambda c: c.capa)
+        else:
+            raise ErrorReply(msg.SYNTAX)
+        tests.append(_negate(test) if negative else test)
+    return result
+
+
+def _clients(me: Client) -> list[Client]:
+    return list(me.server.clients.values())
+
+
+def _kill(client: Client) -> None:
+    """Close another client's connection now, as Valkey frees it at once."""
+    transport = client.transport
+    if transport is not None:
+        transport.close()
+    server = client.server
+    if client.id in server.clients:
+        server.remove_client(client)
+
+
+# -- handlers --------------------------------------------------------------------------------------
+
+
+@command("client|help")
+def client_help(client: Client, argv: list[bytes]) -> Any:
+    return _HELP
+
+
+@command("client|id")
+def client_id(client: Client, argv: list[bytes]) -> Any:
+    return client.id
+
+
+@command("client|info")
+def client_info(client: Client, argv: list[bytes]) -> Any:
+    return Verbatim(info_line(client, client, argv) + b"\n")
+
+
+@command("client|list")
+def client_list(client: Client, argv: list[bytes]) -> Any:
+    selected = parse_filter(client, argv, 2, skipme=False)
+    lines = [
+        info_line(other, client, argv) + b"\n" for other in _clients(client) if selected.matches(other, client)
+    ]
+    return Verbatim(b"".join(lines))
+
+
+@command("client|setname")
+def client_setname(client: Client, argv: list[bytes]) -> Any:
+    if not valid_attr(argv[2]):
+        raise ErrorReply(_BAD_NAME)
+    client.name = argv[2]
+    return OK
+
+
+@command("client|getname")
+def client_getname(client: Client, argv: list[bytes]) -> Any:
+    return client.name or None
+
+
+@command("client|setinfo")
+def client_setinfo(client: Client, argv: list[bytes]) -> Any:
+    option = argv[2]
+    lowered = option.lower()
+    if lowered not in (b"lib-name", b"lib-ver"):
+        raise ErrorReply(b"ERR Unrecognized option '%s'" % option)
+    value = argv[3]
+    if not valid_attr(value):
+        raise ErrorReply(b"ERR %s cannot contain spaces, newlines or special characters." % option)
+    if lowered == b"lib-name":
+        client.lib_name = value
+    else:
+        client.lib_ver = value
+    return OK
+
+
+@command("client|capa")
+def client_capa(client: Client, argv: list[bytes]) -> Any:
+    for option in argv[2:]:
+        if option.lower() == b"redirect" and CAPA_REDIRECT not in client.capa:
+            client.capa += CAPA_REDIRECT
+    return OK
+
+
+def _on_off(value: bytes) -> bool:
+    lowered = value.lower()
+    if lowered == b"on":
+        return True
+    if lowered == b"off":
+        return False
+    raise ErrorReply(msg.SYNTAX)
+
+
+@command("client|no-evict")
+def client_no_evict(client: Client, argv: list[bytes]) -> Any:
+    client.no_evict = _on_off(argv[2])
+    return OK
+
+
+@command("client|no-touch")
+def client_no_touch(client: Client, argv: list[bytes]) -> Any:
+    client.no_touch = _on_off(argv[2])
+    return OK
+
+
+@command("client|import-source")
+def client_import_source(client: Client, argv: list[bytes]) -> Any:
+    if not getattr(client.server.config, "import_mode", False):
+        raise ErrorReply(_NOT_IMPORT_MODE)
+    if _on_off(argv[2]):
+        client.flags.add("import_source")
+    else:
+        client.flags.discard("import_source")
+    return OK
+
+
+@command("client|reply")
+def client_reply(client: Client, argv: list[bytes]) -> Any:
+    mode = argv[2].lower()
+    if mode == b"on":
+        client.reply_mode = REPLY_ON
+        client.skip_this_reply = False
+        return OK
+    if mode == b"off":
+        client.reply_mode = REPLY_OFF
+        return NO_REPLY
+    if mode == b"skip":
+        if client.reply_mode != REPLY_OFF:
+            client.reply_mode = REPLY_SKIP
+        return NO_REPLY
+    raise ErrorReply(msg.SYNTAX)
+
+
+@command("client|kill")
+def client_kill(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) == 3:
+        # The original form names one address and may kill the caller itself.
+        addr = argv[2].decode(errors="surrogateescape")
+        victims = [other for other in _clients(client) if other.addr == addr]
+    else:
+        selected = parse_filter(client, argv, 2, skipme=True)
+        victims = [other for other in _clients(client) if selected.matches(other, client)]
+    for victim in victims:
+        if victim is client:
+            # Our own connection closes once this reply has been written.
+            client.close_after_reply = True
+        else:
+            _kill(victim)
+    if len(argv) == 3:
+        if not victims:
+            raise ErrorReply(_NO_SUCH_CLIENT)
+        return OK
+    return len(victims)
+
+
+@command("client|unblock")
+def client_unblock(client: Client, argv: list[bytes]) -> Any:
+    with_error = False
+    if len(argv) == 4:
+        reason = argv[3].lower()
+        if reason == b"error":
+            with_error = True
+        elif reason != b"timeout":
+            raise ErrorReply(_UNBLOCK_REASON)
+    target_id = parse_int(argv[2])
+    if target_id is None:
+        raise ErrorReply(msg.NOT_INTEGER)
+    target = client.server.clients.get(target_id)
+    state = target.blocked if target is not None else None
+    if state is None or not getattr(state, "unblockable", False):
+        return 0
+    state.unblock(with_error)
+    return 1
+
+
+@command("client|pause")
+def client_pause(client: Client, argv: list[bytes]) -> Any:
+    mode = PAUSE_ALL
+    if len(argv) == 4:
+        word = argv[3].lower()
+        if word == b"write":
+            mode = PAUSE_WRITE
+        elif word != b"all":
+            raise ErrorReply(_PAUSE_MODE)
+    timeout = parse_int(argv[2])
+    if timeout is None:
+        raise ErrorReply(_TIMEOUT_NOT_INT)
+    if timeout < 0:
+        raise ErrorReply(_TIMEOUT_NEGATIVE)
+    now = client.server.keyspace.now_ms
+    if timeout > 0:
+        if timeout > _INT64_MAX - now:
+            raise ErrorReply(_TIMEOUT_RANGE)
+        timeout += now
+    pause_state(client.server).pause(timeout, mode)
+    return OK
+
+
+@command("client|unpause")
+def client_unpause(client: Client, argv: list[bytes]) -> Any:
+    pause_state(client.server).unpause()
+    return OK
