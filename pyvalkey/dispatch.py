@@ -51,6 +51,7 @@ class Dispatcher:
         # Checks run before the handler, each may return an error reply (loading, OOM, ...).
         self.pre_checks: list[Callable[[Client, Command, list[bytes]], Any]] = []
         self.clock_ms = server.clock.ms
+        self.blocking = server.blocking
         self.by_name: dict[bytes, Command] = {}
         self.refresh_names()
 
@@ -87,11 +88,14 @@ class Dispatcher:
                 return self.unknown_command(argv)
         if cmd.subcommands:
             if len(argv) == 1:
-                return ErrorReply(msg.WRONG_ARITY % cmd.fullname.encode())
-            sub = cmd.subcommands.get(argv[1].lower())
-            if sub is None:
-                return self.unknown_command(argv)
-            cmd = sub
+                # A container alone is an arity error, unless it has its own handler (COMMAND).
+                if cmd.handler is None:
+                    return ErrorReply(msg.WRONG_ARITY % cmd.fullname.encode())
+            else:
+                sub = cmd.subcommands.get(argv[1].lower())
+                if sub is None:
+                    return self.unknown_command(argv)
+                cmd = sub
         arity = cmd.arity
         if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
             return ErrorReply(msg.WRONG_ARITY % cmd.fullname.encode())
@@ -125,6 +129,8 @@ class Dispatcher:
                     self.reject(client, error, cmd)
                     return
         self.call(client, cmd, argv)
+        if self.blocking.ready:
+            self.blocking.serve_ready()
 
     def call(self, client: Client, cmd: Command, argv: list[bytes]) -> Any:
         """Run a looked-up, checked command; returns the reply value after writing it."""
@@ -132,6 +138,10 @@ class Dispatcher:
         keyspace.now_ms = self.clock_ms()
         keyspace.no_touch = client.no_touch
         dirty_before = keyspace.dirty
+        if cmd.blocking:
+            # kept so that the command can be re-run when a key it waits on is written
+            client.current_command = cmd
+            client.current_argv = argv
         start = _perf_ns()
         try:
             reply = cmd.handler(client, argv)  # type: ignore[misc]

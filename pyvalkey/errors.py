@@ -48,6 +48,27 @@ class msg:
         b"you can run it from a local connection, otherwise you need to set this option in the "
         b"configuration file, and then restart the server."
     )
+    GETKEYS_INVALID_COMMAND = b"ERR Invalid command specified"
+    GETKEYS_NO_KEYS = b"ERR The command has no key arguments"
+    GETKEYS_ARG_COUNT = b"ERR Invalid number of arguments specified for command"
+    GETKEYS_INVALID_ARGS = b"ERR Invalid arguments specified for command"
+    # keyspace commands (keys.py, storage/scan.py)
+    INVALID_FIRST_DB = b"ERR invalid first DB index"
+    INVALID_SECOND_DB = b"ERR invalid second DB index"
+    EXPIRE_NX_CONFLICT = b"ERR NX and XX, GT or LT options at the same time are not compatible"
+    EXPIRE_GT_LT_CONFLICT = b"ERR GT and LT options at the same time are not compatible"
+    UNSUPPORTED_OPTION = b"ERR Unsupported option %s"
+    UNKNOWN_TYPE_NAME = b"ERR unknown type name '%s'"
+    NOVALUES_HSCAN_ONLY = b"ERR NOVALUES option can only be used in HSCAN"
+    NOSCORES_ZSCAN_ONLY = b"ERR NOSCORES option can only be used in ZSCAN"
+    LFU_NOT_SELECTED = (
+        b"ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that "
+        b"when switching between policies at runtime LRU and LFU data will take some time to adjust."
+    )
+    LFU_SELECTED = (
+        b"ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+        b"switching between policies at runtime LRU and LFU data will take some time to adjust."
+    )
 
 
 def subcommand_syntax_error(argv: list[bytes]) -> ErrorReply:
