@@ -690,3 +690,55 @@ def test_resp3_replies(diff):
         ("DELIFEQ", "k", "v"),
         ("MSETNX", "a", "1"),
     )
+
+
+# -- randomized checks ----------------------------------------------------------------------
+
+
+def _random_number(rnd):
+    kind = rnd.random()
+    if kind < 0.3:
+        return str(rnd.uniform(-1e6, 1e6))
+    if kind < 0.5:
+        return f"{rnd.randint(-999, 999)}e{rnd.randint(-30, 30)}"
+    if kind < 0.7:
+        return repr(rnd.random() * 10 ** rnd.randint(-25, 25))
+    if kind < 0.8:
+        return str(rnd.randint(-(10**19), 10**19))
+    if kind < 0.9:
+        return "0." + "".join(rnd.choice("0123456789") for _ in range(rnd.randint(1, 30)))
+    return f"{rnd.uniform(-10, 10):.3f}e{rnd.randint(-4950, 4940)}"
+
+
+def test_incrbyfloat_random_against_oracle(diff):
+    import random
+
+    rnd = random.Random(1234)
+    for _ in range(300):
+        diff("SET", "f", _random_number(rnd))
+        diff("INCRBYFLOAT", "f", _random_number(rnd))
+
+
+def test_string_encoding_matches_object_encoding(diff):
+    """string_encoding (used by OBJECT ENCODING) against the oracle's answer, including
+    Valkey 9's key-length-dependent embstr limit."""
+    import random
+
+    from pyvalkey.commands.strings import string_encoding
+
+    rnd = random.Random(99)
+    oracle = diff.theirs
+    for i in range(200):
+        klen = rnd.choice([1, 5, 20, 31, 32, 33, 60, 100, 127, 200, 300])
+        key = (b"k%d-" % i).ljust(klen, b"x")
+        vlen = rnd.randint(0, 130)
+        value = rnd.choice(
+            [b"a" * vlen, str(rnd.randint(-(10**19), 10**19)).encode(), b"0" + b"1" * (vlen % 20)]
+        )
+        oracle("SET", key, value)
+        expected = string_encoding(value, key)
+        assert oracle("OBJECT", "ENCODING", key) == b"$%d\r\n%s\r\n" % (len(expected), expected)
+    oracle("APPEND", "k", "x")
+    oracle("APPEND", "k", "y")
+    assert oracle("OBJECT", "ENCODING", "k") == b"$3\r\nraw\r\n"
+    assert string_encoding(bytearray(b"xy"), b"k") == b"raw"
