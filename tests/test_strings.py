@@ -742,3 +742,28 @@ def test_string_encoding_matches_object_encoding(diff):
     oracle("APPEND", "k", "y")
     assert oracle("OBJECT", "ENCODING", "k") == b"$3\r\nraw\r\n"
     assert string_encoding(bytearray(b"xy"), b"k") == b"raw"
+
+
+def test_lcs_random_against_oracle(diff):
+    import random
+
+    rnd = random.Random(5)
+    for i in range(120):
+        alphabet = ("ab", "abcd", "abcdefghij")[i % 3]
+        a = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
+        b = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
+        diff("SET", "a", a)
+        diff("SET", "b", b)
+        diff("LCS", "a", "b")
+        diff("LCS", "a", "b", "IDX", "WITHMATCHLEN")
+        diff("LCS", "a", "b", "IDX", "MINMATCHLEN", "2")
+
+
+def test_lcs_large(diff):
+    import random
+
+    rnd = random.Random(6)
+    diff("SET", "a", "".join(rnd.choice("acgt") for _ in range(2000)))
+    diff("SET", "b", "".join(rnd.choice("acgt") for _ in range(2000)))
+    diff("LCS", "a", "b", "LEN")
+    diff("LCS", "a", "b", "IDX", "MINMATCHLEN", "5", "WITHMATCHLEN")

@@ -825,24 +825,21 @@ def lcs(client: Client, argv: list[bytes]) -> Any:
     if (alen + 1) * (blen + 1) * 4 > client.server.config.proto_max_bulk_len:
         raise ErrorReply(LCS_TOO_MUCH_MEMORY)
 
-    # Dynamic programming table, one row per prefix of a: table[i][j] = LCS length of
-    # a[:i] and b[:j].
-    table = [[0] * (blen + 1)]
-    prev = table[0]
-    for i in range(1, alen + 1):
-        ch = a[i - 1]
-        row = [0] * (blen + 1)
-        left = 0
-        for jj in range(1, blen + 1):
-            if b[jj - 1] == ch:
-                left = prev[jj - 1] + 1
-            else:
-                up = prev[jj]
-                left = max(left, up)
-            row[jj] = left
-        table.append(row)
-        prev = row
-    total = table[alen][blen]
+    # Bit-parallel LCS (Hyyro): row i is a blen-bit integer whose bit j-1 is 0 exactly when
+    # LCS(a[:i], b[:j]) exceeds LCS(a[:i], b[:j-1]), so LCS(i, j) is j minus the ones below
+    # bit j. Python's big integers do a whole row per operation, which keeps the large inputs
+    # Valkey accepts (up to proto-max-bulk-len of table) fast.
+    full = (1 << blen) - 1
+    char_masks: dict[int, int] = {}
+    for pos, ch in enumerate(b):
+        char_masks[ch] = char_masks.get(ch, 0) | (1 << pos)
+    rows = [full]
+    row = full
+    for ch in a:
+        match = row & char_masks.get(ch, 0)
+        row = ((row + match) | (row - match)) & full
+        rows.append(row)
+    total = blen - row.bit_count()
 
     if get_len and not get_idx:
         return total
@@ -873,7 +870,10 @@ def lcs(client: Client, argv: list[bytes]) -> Any:
             i -= 1
             jj -= 1
         else:
-            if table[i - 1][jj] > table[i][jj - 1]:
+            low = (1 << jj) - 1
+            up = jj - (rows[i - 1] & low).bit_count()
+            left = jj - 1 - (rows[i] & (low >> 1)).bit_count()
+            if up > left:
                 i -= 1
             else:
                 jj -= 1
