@@ -26,7 +26,7 @@ def wait_for_pong(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> N
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
                 sock.sendall(b"PING\r\n")
-                if sock.recv(64).startswith(b"+PONG"):
+                if sock.recv(64).startswith((b"+PONG", b"-NOAUTH")):  # up (NOAUTH: requirepass set)
                     return
         except OSError:
             pass

@@ -240,7 +240,8 @@ def info_line(client: Client, current: Client | None = None, argv: list[bytes] |
         cmd_name = b"client|" + argv[1].lower()
         argv_mem = sum(len(arg) for arg in argv)
     else:
-        cmd_name = client.last_command
+        last = client.last_command
+        cmd_name = last.encode() if isinstance(last, str) else last
         state = client.blocked
         argv_mem = sum(len(arg) for arg in state.argv) if isinstance(state, Postponed) else 0
     multi = client.multi
