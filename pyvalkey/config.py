@@ -15,12 +15,10 @@ hooks are written here.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -177,29 +175,47 @@ def quote_arg(text: str) -> str:
 # -- the directive record -----------------------------------------------------------------------
 
 
-@dataclass(eq=False)
 class Directive:
-    name: str
-    kind: str  # bool | int | memory | percent | enum | flags | string | special
-    default: Any
-    mutable: bool = True
-    minimum: int | None = None
-    maximum: int | None = None
-    choices: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    # special kinds: argument list -> value and value -> text
-    parser: Callable[[list[str]], Any] | None = None
-    formatter: Callable[[Any], str] | None = None
-    apply: Callable[[Any, Any], None] | None = None  # (server, value); raise ConfigError to refuse
-    validate: Callable[[Any], None] | None = None  # extra check after parsing; raise ConfigError
-    sensitive: bool = False
-    protected: bool = False
-    multi_arg: bool = False  # takes several words (save, bind, ...)
-    # config-file lines of this directive accumulate instead of replacing (``save`` lines).
-    attr: str = field(init=False)
+    """One directive: type, default, mutability, syntax hooks and the apply hook.
 
-    def __post_init__(self) -> None:
-        self.attr = self.name.replace("-", "_")
+    A plain class rather than a dataclass: importing ``dataclasses`` pulls in ``inspect``, which
+    costs start-up time the first PONG cannot afford.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,  # bool | int | memory | percent | enum | flags | string | special
+        default: Any,
+        mutable: bool = True,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        choices: tuple[str, ...] = (),
+        aliases: tuple[str, ...] = (),
+        parser: Callable[[list[str]], Any] | None = None,  # special kinds: words -> value
+        formatter: Callable[[Any], str] | None = None,  # value -> CONFIG GET text
+        apply: Callable[[Any, Any], None] | None = None,  # (server, value); ConfigError refuses
+        validate: Callable[[Any], None] | None = None,  # extra check after parsing
+        sensitive: bool = False,
+        protected: bool = False,
+        multi_arg: bool = False,  # takes several words (save, bind, ...)
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.default = default
+        self.mutable = mutable
+        self.minimum = minimum
+        self.maximum = maximum
+        self.choices = choices
+        self.aliases = aliases
+        self.parser = parser
+        self.formatter = formatter
+        self.apply = apply
+        self.validate = validate
+        self.sensitive = sensitive
+        self.protected = protected
+        self.multi_arg = multi_arg
+        self.attr = name.replace("-", "_")
 
     def parse_args(self, args: list[str]) -> Any:
         """Value from the words that follow the directive name."""
@@ -763,14 +779,37 @@ class Config:
 
     def matching(self, pattern: str) -> list[tuple[str, str]]:
         """(name, text) for each directive whose name or alias matches the glob ``pattern``."""
+        from pyvalkey.storage.glob import glob_match
+
         lowered = pattern.lower()
         result = []
         for name in _ALL_NAMES:
             if name in _HIDDEN:
                 continue
-            if fnmatch.fnmatchcase(name, lowered):
+            if glob_match(lowered.encode(), name.encode(), nocase=True):
                 result.append((name, self.formatted(name)))
         return result
+
+
+def _alias_property(attr: str) -> property:
+    def get(self: Config) -> Any:
+        return getattr(self, attr)
+
+    def put(self: Config, value: Any) -> None:
+        setattr(self, attr, value)
+
+    return property(get, put)
+
+
+def _install_alias_attributes() -> None:
+    # ``config.slowlog_max_len`` and ``config.commandlog_slow_execution_max_len`` are one value.
+    for name, item in DIRECTIVES.items():
+        attr = name.replace("-", "_")
+        if attr != item.attr and not hasattr(Config, attr):
+            setattr(Config, attr, _alias_property(item.attr))
+
+
+_install_alias_attributes()
 
 
 def _copy(value: Any) -> Any:

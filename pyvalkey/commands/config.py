@@ -59,7 +59,7 @@ def config_get(client: Client, argv: list[bytes]) -> Any:
             if glob_match(pattern, name.encode(), nocase=True):
                 found[name] = (name.encode(), config.formatted(name).encode("utf-8", "surrogateescape"))
     pairs = sorted(found.values())
-    if client.resp == 3:
+    if client.resp3:
         return {k: v for k, v in pairs}
     flat: list[bytes] = []
     for key, value in pairs:
@@ -119,17 +119,18 @@ def config_set(client: Client, argv: list[bytes]) -> Any:
     # Validate everything before changing anything: CONFIG SET is all or nothing.
     old: list[tuple[Directive, Any]] = []
     new: list[tuple[Directive, Any]] = []
-    for _asked, item, text in chosen:
+    for asked, item, text in chosen:
         try:
             _, value = config.parse(item.name, text)
         except ConfigError as exc:
-            raise _err_set(item.name, str(exc)) from None
+            # Valkey names the table entry: an alias by its own name, in lower case.
+            raise _err_set(asked.lower(), str(exc)) from None
         old.append((item, getattr(config, item.attr)))
         new.append((item, value))
     for item, value in new:
         setattr(config, item.attr, value)
     applied: list[Callable[[Any, Any], None]] = []
-    for item, value in new:
+    for (asked, _, _), (item, _value) in zip(chosen, new):
         if item.apply is None or item.apply in applied:
             continue
         applied.append(item.apply)
@@ -137,10 +138,10 @@ def config_set(client: Client, argv: list[bytes]) -> Any:
             item.apply(server, getattr(config, item.attr))
         except ConfigError as exc:
             _restore(server, config, old)
-            raise _err_set(item.name, str(exc)) from None
+            raise _err_set(asked.lower(), str(exc)) from None
         except Exception as exc:  # noqa: BLE001  (an apply hook must never take the server down)
             _restore(server, config, old)
-            raise _err_set(item.name, str(exc) or type(exc).__name__) from None
+            raise _err_set(asked.lower(), str(exc) or type(exc).__name__) from None
     return OK
 
 
