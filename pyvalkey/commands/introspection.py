@@ -16,6 +16,7 @@ from pyvalkey.commands import keyspec
 from pyvalkey.commands.registry import COMMANDS, Command, command
 from pyvalkey.errors import msg
 from pyvalkey.protocol.replies import ErrorReply, Map, SimpleString
+from pyvalkey.storage.glob import compile_glob
 
 if TYPE_CHECKING:
     from pyvalkey.client import Client
@@ -120,80 +121,6 @@ def getkeys_reply(cmd: Command | None, argv: list[bytes], with_flags: bool) -> l
 
 
 # ---------------------------------------------------------------------------------------------
-# Glob matching for COMMAND LIST FILTERBY PATTERN (case-insensitive, Valkey's stringmatchlen
-# rules: * ? [set] [^set] [a-z] and backslash escapes).
-
-
-def _glob_match(pattern: bytes, text: bytes) -> bool:
-    return _match_from(pattern.lower(), 0, text.lower(), 0)
-
-
-def _match_from(p: bytes, pi: int, s: bytes, si: int) -> bool:
-    plen, slen = len(p), len(s)
-    while pi < plen:
-        c = p[pi]
-        if c == 42:  # '*'
-            while pi + 1 < plen and p[pi + 1] == 42:
-                pi += 1
-            if pi + 1 == plen:
-                return True
-            for start in range(si, slen + 1):
-                if _match_from(p, pi + 1, s, start):
-                    return True
-            return False
-        if si >= slen:
-            return False
-        if c == 63:  # '?'
-            si += 1
-        elif c == 91:  # '['
-            pi += 1
-            negate = pi < plen and p[pi] == 94  # '^'
-            if negate:
-                pi += 1
-            matched = False
-            ch = s[si]
-            while pi < plen and p[pi] != 93:  # ']'
-                if p[pi] == 92 and pi + 1 < plen:  # '\\' escapes one char
-                    pi += 1
-                    if p[pi] == ch:
-                        matched = True
-                elif pi + 2 < plen and p[pi + 1] == 45:  # 'a-z'
-                    low, high = p[pi], p[pi + 2]
-                    if low > high:
-                        low, high = high, low
-                    if low <= ch <= high:
-                        matched = True
-                    pi += 2
-                elif p[pi] == ch:
-                    matched = True
-                pi += 1
-            if pi >= plen:
-                pi = plen - 1  # unterminated set: treat the end of the pattern as ']'
-            if matched == negate:
-                return False
-            si += 1
-        else:
-            if c == 92 and pi + 1 < plen:  # '\\'
-                pi += 1
-                c = p[pi]
-            if c != s[si]:
-                return False
-            si += 1
-        pi += 1
-    return si == slen
-
-
-def _glob() -> Callable[[bytes, bytes], bool]:
-    """The shared glob matcher if storage/glob.py provides one, else ours."""
-    try:
-        from pyvalkey.storage import glob as shared  # type: ignore[attr-defined]
-    except ImportError:
-        return _glob_match
-    matcher = getattr(shared, "stringmatch_nocase", None)
-    return matcher if callable(matcher) else _glob_match
-
-
-# ---------------------------------------------------------------------------------------------
 # Handlers.
 
 
@@ -242,8 +169,8 @@ def _filter(kind: bytes, arg: bytes) -> Callable[[Command], bool]:
         if category not in ACL_CATEGORIES:
             return lambda cmd: False
         return lambda cmd: category in cmd.acl_categories
-    match = _glob()
-    return lambda cmd: match(arg, cmd.fullname.encode())
+    match = compile_glob(arg, nocase=True)
+    return lambda cmd: bool(match(cmd.fullname.encode()))
 
 
 @command("command|list")
