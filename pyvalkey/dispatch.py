@@ -98,7 +98,9 @@ class Dispatcher:
                 cmd = sub
         arity = cmd.arity
         if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
-            return ErrorReply(msg.WRONG_ARITY % cmd.fullname.encode())
+            error = ErrorReply(msg.WRONG_ARITY % cmd.fullname.encode())
+            error.command = cmd  # type: ignore[attr-defined]  # counted in its rejected_calls
+            return error
         return cmd
 
     def refresh_names(self) -> None:
@@ -115,7 +117,7 @@ class Dispatcher:
             self._apply_reply_mode(client)
         cmd = self.lookup(argv)
         if type(cmd) is not Command:
-            self.reject(client, cmd)  # type: ignore[arg-type]
+            self.reject(client, cmd, getattr(cmd, "command", None))  # type: ignore[arg-type]
             return
         if not client.authenticated and not cmd.no_auth:
             self.reject(client, ErrorReply(msg.NOAUTH), cmd)

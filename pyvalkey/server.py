@@ -57,6 +57,45 @@ class Stats:
             errors[b"ERRORSTATS_DISABLED"] = errors.get(b"ERRORSTATS_DISABLED", 0)
 
 
+REDACTED = b"(redacted)"
+# CONFIG SET values that must not show up in SLOWLOG or MONITOR.
+_SENSITIVE_CONFIGS = frozenset(
+    (b"requirepass", b"masterauth", b"primaryauth", b"tls-key-file-pass", b"tls-client-key-file-pass")
+)
+
+
+def redact_argv(argv: list[bytes]) -> list[bytes]:
+    """A copy of ``argv`` with secrets (passwords) replaced, as Valkey shows them in SLOWLOG."""
+    if not argv:
+        return argv
+    name = argv[0].lower()
+    if name == b"auth":
+        return [argv[0]] + [REDACTED] * (len(argv) - 1)
+    shown = list(argv)
+    if name == b"hello":
+        for i in range(2, len(shown)):
+            if shown[i].lower() == b"auth":
+                for j in range(i + 1, min(i + 3, len(shown))):
+                    shown[j] = REDACTED
+                break
+    elif name == b"migrate":
+        for i in range(6, len(shown)):
+            option = shown[i].lower()
+            if option == b"auth" and i + 1 < len(shown):
+                shown[i + 1] = REDACTED
+            elif option == b"auth2" and i + 2 < len(shown):
+                shown[i + 1] = shown[i + 2] = REDACTED
+    elif name == b"config" and len(shown) > 3 and shown[1].lower() == b"set":
+        for i in range(2, len(shown) - 1, 2):
+            if shown[i].lower() in _SENSITIVE_CONFIGS:
+                shown[i + 1] = REDACTED
+    elif name == b"acl" and len(shown) > 3 and shown[1].lower() == b"setuser":
+        for i in range(3, len(shown)):
+            if shown[i][:1] in (b">", b"<", b"#", b"!"):
+                shown[i] = REDACTED
+    return shown
+
+
 class SlowLog:
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -64,10 +103,10 @@ class SlowLog:
         self.next_id = 0
 
     def record(self, client: Client, argv: list[bytes], duration_us: int) -> None:
-        max_len = self.server.config.slowlog_max_len
+        max_len = self.server.config.commandlog_slow_execution_max_len
         if max_len <= 0:
             return
-        shown = argv[:32]
+        shown = redact_argv(argv[:32])
         args = [a if len(a) <= 128 else a[:128] + b"... (%d more bytes)" % (len(a) - 128) for a in shown]
         if len(argv) > 32:
             args[-1] = b"... (%d more arguments)" % (len(argv) - 31)
@@ -96,7 +135,8 @@ class Server:
         self.clock = clock or Clock()
         self.keyspace = Keyspace(self.clock, self.config.databases)
         self.stats = Stats()
-        self.stats.slowlog_threshold_us = self.config.slowlog_log_slower_than
+        # Valkey 9 names the slowlog settings commandlog-*; slowlog-* are their aliases.
+        self.stats.slowlog_threshold_us = self.config.commandlog_execution_slower_than
         self.slowlog = SlowLog(self)
         self.clients: dict[int, Client] = {}
         self._next_client_id = 1
