@@ -58,7 +58,10 @@ class Client:
         "closed",
         "commands_processed",
         "created_ms",
+        "current_argv",
+        "current_command",
         "db",
+        "deny_blocking",
         "extra",
         "fd",
         "flags",
@@ -121,6 +124,11 @@ class Client:
         self.commands_processed = 0
         self.extra: dict[str, Any] = {}
         self.capa = ""  # CLIENT CAPA letters, e.g. "r" for REDIRECT
+        # The blocking command being run, kept to re-run it when a key it waits on changes.
+        self.current_command: Any = None
+        self.current_argv: list[bytes] = []
+        # Set while running inside MULTI/EXEC or a script: blocking commands must not block.
+        self.deny_blocking = False
 
     def select(self, index: int) -> None:
         self.db = self.server.keyspace.dbs[index]

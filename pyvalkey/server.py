@@ -17,6 +17,7 @@ from collections import deque
 from typing import Any, Callable, Optional
 
 from pyvalkey import __version__
+from pyvalkey.blocking import Blocking
 from pyvalkey.client import Client
 from pyvalkey.clock import Clock
 from pyvalkey.config import Config
@@ -138,6 +139,8 @@ class Server:
         # Valkey 9 names the slowlog settings commandlog-*; slowlog-* are their aliases.
         self.stats.slowlog_threshold_us = self.config.commandlog_execution_slower_than
         self.slowlog = SlowLog(self)
+        self.cron_jobs: list[Callable[[], None]] = []
+        self.client_close_hooks: list[Callable[[Client], None]] = []
         self.clients: dict[int, Client] = {}
         self._next_client_id = 1
         self.run_id = secrets.token_hex(20)
@@ -145,14 +148,14 @@ class Server:
         self.start_monotonic = time.monotonic()
         self.executable = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
         self.version = __version__
+        self.blocking = Blocking(self)
+        self.cron_jobs.append(self.blocking.check_deadlines)
         self.dispatcher = Dispatcher(self)
         self.execute = self.dispatcher.execute
         self.listeners: list[Any] = []
         self.tcp_port = 0
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.shutdown_requested: Optional[asyncio.Future[Any]] = None
-        self.cron_jobs: list[Callable[[], None]] = []
-        self.client_close_hooks: list[Callable[[Client], None]] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
         self.paused: Any = None
         self.cronloops = 0
