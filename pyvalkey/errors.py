@@ -59,6 +59,7 @@ class msg:
     EXPIRE_GT_LT_CONFLICT = b"ERR GT and LT options at the same time are not compatible"
     UNSUPPORTED_OPTION = b"ERR Unsupported option %s"
     UNKNOWN_TYPE_NAME = b"ERR unknown type name '%s'"
+    INT_RANGE = b"ERR value is out of range, value must between -2147483648 and 2147483647"
     NOVALUES_HSCAN_ONLY = b"ERR NOVALUES option can only be used in HSCAN"
     NOSCORES_ZSCAN_ONLY = b"ERR NOSCORES option can only be used in ZSCAN"
     LFU_NOT_SELECTED = (
