@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import random
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -459,6 +460,59 @@ def test_keyspec_extraction_matches_oracle_for_every_command(oracle: RawClient, 
     assert not mismatches, f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches[:30])
     # The comparison must exercise real keys, not only errors.
     assert sum(reply.startswith((b"*1", b"*2", b"*3")) for reply in real) > 400
+
+
+_FUZZ_WORDS = [
+    b"STORE",
+    b"STOREDIST",
+    b"KEYS",
+    b"STREAMS",
+    b"GET",
+    b"BY",
+    b"LIMIT",
+    b"COUNT",
+    b"BLOCK",
+    b"GROUP",
+    b"NOACK",
+    b"AUTH",
+    b"AUTH2",
+    b"COPY",
+    b"REPLACE",
+    b"SET",
+    b"INCRBY",
+    b"OVERFLOW",
+    b"0",
+    b"1",
+    b"2",
+    b"3",
+    b"-1",
+    b"",
+    b"x",
+]
+
+
+def test_keyspec_extraction_matches_oracle_on_mutated_argv(oracle: RawClient) -> None:
+    """Seeded mutations (insert/delete/replace arguments with option words and counts) of the
+    sample argv: the parsers' handling of malformed input must be Valkey's too."""
+    rng = random.Random(20241)
+    base = generated_argvs() + EDGE_CASES
+    argvs = []
+    for _ in range(1500):
+        argv = list(rng.choice(base))
+        for _ in range(rng.randint(1, 3)):
+            op = rng.random()
+            if op < 0.4 and len(argv) > 1:
+                argv.insert(rng.randint(1, len(argv)), rng.choice(_FUZZ_WORDS))
+            elif op < 0.7 and len(argv) > 2:
+                del argv[rng.randint(1, len(argv) - 1)]
+            elif len(argv) > 1:
+                argv[rng.randint(1, len(argv) - 1)] = rng.choice(_FUZZ_WORDS)
+        argvs.append(argv)
+    commands = _getkeys_commands(argvs)
+    real = pipeline(oracle, commands)
+    mine = _expected_locally(argvs, False)
+    bad = [(command, m, r) for command, m, r in zip(commands, mine, real) if m != r]
+    assert not bad, bad[:10]
 
 
 def test_getkeys_over_the_wire_for_served_commands(ours: RawClient, oracle: RawClient) -> None:
