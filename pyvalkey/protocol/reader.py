@@ -351,6 +351,11 @@ class HiredisRequestReader(PythonRequestReader):
                 self._pos -= shift
                 if self._checked_from >= 0:
                     self._checked_from -= shift
+            if buf[self._boundary] != 0x2A:  # '*'
+                # An inline request follows a multibulk one: hiredis may be waiting for a CRLF
+                # that an inline line (``\n`` only) never sends, so the Python parser takes over.
+                self._leave_fast_mode()
+                return self.get_command()
             self._check_partial()
             return None
         if type(args) is list and args:
