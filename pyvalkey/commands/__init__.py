@@ -9,6 +9,7 @@ from pyvalkey.commands import (  # noqa: F401
     connection,
     introspection,
     keys,
+    lists,
     scripting,
     server,
     strings,
