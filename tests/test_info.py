@@ -7,7 +7,6 @@ import re
 import time
 
 import pytest
-
 from resp import RawClient
 
 # Sections whose field list is fixed (values differ between servers, names and order must not).
@@ -125,9 +124,10 @@ def test_server_section_values(r, pyvalkey_server) -> None:
     assert info["hz"] == info["configured_hz"] == "10"
     assert info["listener0"] == f"name=tcp,bind=127.0.0.1,port={pyvalkey_server.port}"
     assert abs(int(info["server_time_usec"]) / 1e6 - time.time()) < 5
-    assert int(info["lru_clock"]) == int(time.time()) & ((1 << 24) - 1) or abs(
-        int(info["lru_clock"]) - (int(time.time()) & ((1 << 24) - 1))
-    ) <= 2
+    assert (
+        int(info["lru_clock"]) == int(time.time()) & ((1 << 24) - 1)
+        or abs(int(info["lru_clock"]) - (int(time.time()) & ((1 << 24) - 1))) <= 2
+    )
 
 
 def test_keyspace_hits_misses_and_commands_counters(r) -> None:
@@ -247,7 +247,8 @@ def test_commandstats_subcommand_name(r) -> None:
     lines = dict(sections(body(r("INFO", "commandstats")))["Commandstats"])
     assert lines["cmdstat_config|get"].startswith("calls=1,usec=")
     assert re.fullmatch(
-        r"calls=1,usec=\d+,usec_per_call=\d+\.\d\d,rejected_calls=0,failed_calls=0", lines["cmdstat_config|get"]
+        r"calls=1,usec=\d+,usec_per_call=\d+\.\d\d,rejected_calls=0,failed_calls=0",
+        lines["cmdstat_config|get"],
     )
 
 

@@ -292,8 +292,6 @@ def memory_stats(client: Client, argv: list[bytes]) -> Any:
                         [
                             (b"overhead.hashtable.main", len(db.data) * _ENTRY_OVERHEAD),
                             (b"overhead.hashtable.expires", len(db.expires) * _ENTRY_OVERHEAD),
-                            (b"overhead.db.hashtable.lut", 0),
-                            (b"overhead.db.hashtable.rehashing", 0),
                         ]
                     ),
                 )
@@ -301,6 +299,8 @@ def memory_stats(client: Client, argv: list[bytes]) -> Any:
     overhead = used - dataset
     reply.extend(
         [
+            (b"overhead.db.hashtable.lut", 0),
+            (b"overhead.db.hashtable.rehashing", 0),
             (b"overhead.total", overhead),
             (b"db.dict.rehashing.count", 0),
             (b"keys.count", keys),
@@ -628,8 +628,9 @@ def debug_protocol(client: Client, argv: list[bytes]) -> Any:
         out = bytearray()
         from pyvalkey.protocol.writer import encode
 
-        encode(Push([b"server-cpu-usage", 42]), out, True)
+        # Valkey defers the push until the command's own reply has been written.
         encode(body, out, True)
+        encode(Push([b"server-cpu-usage", 42]), out, True)
         return Raw(bytes(out))
     if name == b"verbatim":
         return Verbatim(b"This is a verbatim\nstring")
@@ -791,13 +792,13 @@ def debug_error(client: Client, argv: list[bytes]) -> Any:
     "    Create <count> string keys <prefix>:<n> (default prefix 'key') holding 'value:<n>'.",
 )
 def debug_populate(client: Client, argv: list[bytes]) -> Any:
-    count = to_int(argv[2])
-    if count < 0:
+    count = parse_int(argv[2])
+    if count is None or count < 0:
         raise ErrorReply(msg.NOT_POSITIVE)
-    size = 0
+    size: int | None = 0
     if len(argv) == 5:
-        size = to_int(argv[4])
-        if size < 0:
+        size = parse_int(argv[4])
+        if size is None or size < 0:
             raise ErrorReply(msg.NOT_POSITIVE)
     prefix = argv[3] if len(argv) >= 4 else b"key"
     db = client.db
