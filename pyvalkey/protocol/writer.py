@@ -8,7 +8,8 @@ lookup and one append.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pyvalkey.protocol.replies import (
     BigNumber,
@@ -23,32 +24,58 @@ from pyvalkey.protocol.replies import (
     Verbatim,
 )
 
-__all__ = ["encode", "format_double", "encode_error"]
+__all__ = ["encode", "encode_error", "format_double"]
 
 _NULL2 = b"$-1\r\n"
 _NULL3 = b"_\r\n"
 _NULL_ARRAY2 = b"*-1\r\n"
 
 
+_LL_HALF = 4611686018427387903.0  # LLONG_MAX / 2: integral doubles up to here print as integers
+
+
 def format_double(value: float) -> bytes:
-    """Valkey's shortest round-trip text for a double (``1``, ``1.5``, ``1e+16``, ``inf``)."""
-    if value != value:
+    """Valkey's text for a double (d2string): ``nan``, ``inf``, ``-0``, integers without a
+    fraction (``10000000000000000``), otherwise the shortest round-trip digits laid out as
+    Valkey's fpconv does: plain up to seven places around the point (``0.000025``,
+    ``12345678901234567000``), scientific beyond with an unpadded exponent (``1.5e-7``,
+    ``1e+21``).
+
+    The digits come from Python's shortest repr; Valkey's Grisu2 picks a different (equally
+    round-tripping) last digit for a few values, e.g. 1234567890123456.7."""
+    if math.isnan(value):
         return b"nan"
     if value == math.inf:
         return b"inf"
     if value == -math.inf:
         return b"-inf"
+    if value == 0:
+        return b"-0" if math.copysign(1.0, value) < 0 else b"0"
+    if -_LL_HALF <= value <= _LL_HALF and value == int(value):
+        return b"%d" % int(value)
     text = repr(value)
-    if text.endswith(".0"):
-        text = text[:-2]
-    elif "e" in text:
-        mantissa, _, exponent = text.partition("e")
-        if mantissa.endswith(".0"):
-            mantissa = mantissa[:-2]
-        sign = exponent[0] if exponent[0] in "+-" else "+"
-        digits = exponent.lstrip("+-").rjust(2, "0")
-        text = f"{mantissa}e{sign}{digits}"
-    return text.encode()
+    negative = text[0] == "-"
+    if negative:
+        text = text[1:]
+    mantissa, _, exp_text = text.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    # value = digits * 10**k with no leading or trailing zeros in digits
+    digits = (whole + fraction).lstrip("0")
+    k = (int(exp_text) if exp_text else 0) - len(fraction)
+    stripped = digits.rstrip("0")
+    k += len(digits) - len(stripped)
+    digits = stripped
+    n = len(digits)
+    exponent = k + n - 1
+    if k >= 0 and abs(exponent) < n + 7:
+        out = digits + "0" * k
+    elif k < 0 and (k > -7 or abs(exponent) < 4):
+        point = n + k
+        out = digits[:point] + "." + digits[point:] if point > 0 else "0." + "0" * -point + digits
+    else:
+        out = digits[0] + ("." + digits[1:] if n > 1 else "") + ("e-" if exponent < 0 else "e+")
+        out += str(abs(exponent))
+    return ("-" + out if negative else out).encode()
 
 
 def encode_error(message: bytes, out: bytearray) -> None:
