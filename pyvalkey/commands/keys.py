@@ -25,7 +25,7 @@ from pyvalkey.errors import ErrorReply, msg
 from pyvalkey.protocol.replies import OK, SimpleString
 from pyvalkey.storage.database import NOTIFY_GENERIC, NOTIFY_KEY_MISS, Database, type_name
 from pyvalkey.storage.glob import compile_glob
-from pyvalkey.storage.scan import parse_cursor, parse_scan_options, scan_keys
+from pyvalkey.storage.scan import TYPE_NAMES, ScanOptions, scan_keys
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -94,6 +94,76 @@ def _help(container: bytes, lines: list[bytes]) -> list[SimpleString]:
     reply.append(SimpleString(b"HELP"))
     reply.append(SimpleString(b"    Print this help."))
     return reply
+
+
+# -- SCAN cursor and options (shared with HSCAN, SSCAN, ZSCAN) ---------------------------------
+
+UINT64_MAX = 2**64 - 1
+
+
+def parse_cursor(arg: bytes) -> int:
+    """Valkey's string2ull: a canonical non-negative int64, else anything C's strtoull takes
+    whole (leading spaces, a sign, leading zeros; a negative value wraps), below 2**64."""
+    value = parse_int(arg)
+    if value is not None:
+        if value < 0:
+            raise ErrorReply(msg.INVALID_CURSOR)
+        return value
+    text = arg.split(b"\0", 1)[0]  # C stops at the first NUL
+    stripped = text.lstrip(b" \t\n\v\f\r")
+    sign = 1
+    if stripped[:1] in (b"+", b"-"):
+        sign = -1 if stripped[:1] == b"-" else 1
+        stripped = stripped[1:]
+    if not stripped or not stripped.isdigit():
+        raise ErrorReply(msg.INVALID_CURSOR)
+    value = int(stripped)
+    if value > UINT64_MAX:
+        raise ErrorReply(msg.INVALID_CURSOR)
+    return (sign * value) % (UINT64_MAX + 1)
+
+
+def parse_scan_options(argv: list[bytes], start: int, command: bytes = b"scan") -> ScanOptions:
+    """Parse ``[MATCH p] [COUNT n] [TYPE t] [NOVALUES] [NOSCORES]`` from ``argv[start:]`` with
+    Valkey's errors; ``command`` (scan/hscan/sscan/zscan) decides which options are allowed."""
+    options = ScanOptions()
+    argc = len(argv)
+    i = start
+    while i < argc:
+        word = argv[i].lower()
+        has_value = argc - i >= 2
+        if word == b"count" and has_value:
+            count = parse_int(argv[i + 1])
+            if count is None:
+                raise ErrorReply(msg.NOT_INTEGER)
+            if count < 1:
+                raise ErrorReply(msg.SYNTAX)
+            options.count = count
+            i += 2
+        elif word == b"match" and has_value:
+            pattern = argv[i + 1]
+            options.match = None if pattern == b"*" else compile_glob(pattern)
+            i += 2
+        elif word == b"type" and command == b"scan" and has_value:
+            name = argv[i + 1]
+            lowered = name.lower()
+            if lowered not in TYPE_NAMES:
+                raise ErrorReply(msg.UNKNOWN_TYPE_NAME % name)
+            options.type = lowered
+            i += 2
+        elif word == b"novalues":
+            if command != b"hscan":
+                raise ErrorReply(msg.NOVALUES_HSCAN_ONLY)
+            options.no_values = True
+            i += 1
+        elif word == b"noscores":
+            if command != b"zscan":
+                raise ErrorReply(msg.NOSCORES_ZSCAN_ONLY)
+            options.no_values = True
+            i += 1
+        else:
+            raise ErrorReply(msg.SYNTAX)
+    return options
 
 
 # -- deleting, testing and typing keys ---------------------------------------------------------

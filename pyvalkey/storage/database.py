@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import heapq
 import random
+from collections.abc import Callable, Iterator
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyvalkey.clock import Clock
@@ -57,7 +58,7 @@ def type_name(value: Any) -> bytes:
 
 
 class Database:
-    __slots__ = ("index", "data", "expires", "access", "keyspace", "_expiry_heap", "scan_cursors")
+    __slots__ = ("_expiry_heap", "access", "data", "expires", "index", "keyspace", "removals", "scan_cursors")
 
     def __init__(self, index: int, keyspace: Keyspace) -> None:
         self.index = index
@@ -69,6 +70,9 @@ class Database:
         self.access: dict[bytes, int] = {}
         self._expiry_heap: list[tuple[int, bytes]] = []
         self.scan_cursors: Any = None  # owned by pyvalkey.storage.scan
+        # Keys ever removed from ``data``: a removal moves later keys one place forward in the
+        # dict's order, which lets a SCAN whose snapshot was evicted resume without skipping.
+        self.removals = 0
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -78,9 +82,13 @@ class Database:
         if value is None:
             return None
         expires = self.expires
-        if expires and key in expires and expires[key] <= self.keyspace.now_ms:
-            if self.keyspace.expire_lazily(self, key):
-                return None
+        if (
+            expires
+            and key in expires
+            and expires[key] <= self.keyspace.now_ms
+            and self.keyspace.expire_lazily(self, key)
+        ):
+            return None
         return value
 
     def lookup_read(self, key: bytes) -> Any:
@@ -120,7 +128,7 @@ class Database:
         """Absolute deadline in ms, or -1."""
         return self.expires.get(key, -1)
 
-    def random_key(self) -> Optional[bytes]:
+    def random_key(self) -> bytes | None:
         """A random live key; expired keys met on the way are removed, as in Valkey."""
         data = self.data
         for _ in range(100):
@@ -181,6 +189,7 @@ class Database:
     def remove(self, key: bytes) -> Any:
         """Drop ``key`` without signalling; used by the expiry paths and by ``delete``."""
         value = self.data.pop(key, None)
+        self.removals += 1
         if self.expires:
             self.expires.pop(key, None)
         self.access.pop(key, None)
@@ -214,7 +223,7 @@ class Database:
         return removed
 
     def swap_contents(self, other: Database) -> None:
-        for name in ("data", "expires", "access", "_expiry_heap", "scan_cursors"):
+        for name in ("data", "expires", "access", "_expiry_heap", "scan_cursors", "removals"):
             mine = getattr(self, name)
             setattr(self, name, getattr(other, name))
             setattr(other, name, mine)

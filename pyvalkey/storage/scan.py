@@ -1,4 +1,5 @@
-"""SCAN over a database's keys, and the cursor/option parsing shared by SCAN, HSCAN, SSCAN, ZSCAN.
+"""SCAN over a database's keys (the cursor and option parsing, shared with HSCAN/SSCAN/ZSCAN, is
+``parse_cursor``/``parse_scan_options`` in ``pyvalkey.commands.keys``).
 
 Valkey's cursor is a position in its hash table, walked in reverse-binary order so that a scan
 survives rehashing. A Python dict has no such stable position, so cursors here name a
@@ -12,9 +13,13 @@ survives rehashing. A Python dict has no such stable position, so cursors here n
   The scan ends (cursor 0) when the snapshot is exhausted, and the snapshot is dropped.
 * Every key present from the first call to the last is in the snapshot, so it is returned:
   SCAN's guarantee. Keys added meanwhile are not returned; keys deleted meanwhile are skipped.
-* The table is bounded (count and total size, least recently used out first). A cursor that is
-  unknown (evicted, from another database, or made up) restarts the scan from a fresh snapshot
-  at position 0: the guarantee still holds, at the price of repeated keys, which SCAN allows.
+* The table is bounded (count and total size, least recently used out first). An evicted scan
+  leaves a tombstone: the database's removal counter when its snapshot was taken. Python dicts
+  keep surviving keys in insertion order and append new ones, so each removal since then moved
+  an unseen key at most one place forward; the scan resumes from a fresh snapshot, examining
+  from ``position - removals since`` to ``position + COUNT``: it never skips a key, still
+  advances (repeats and over-long pages are allowed by SCAN). A cursor never issued here (made
+  up, or from another database) restarts at position 0.
 * FLUSHDB/FLUSHALL drop the table with the data; SWAPDB moves it with the data.
 
 Cursors stay below 2**63 so that clients that parse them as signed integers are happy.
@@ -27,17 +32,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pyvalkey.commands.parsing import parse_int
-from pyvalkey.errors import ErrorReply, msg
 from pyvalkey.storage.database import type_name
-from pyvalkey.storage.glob import compile_glob
 
 if TYPE_CHECKING:
     from pyvalkey.storage.database import Database
 
-__all__ = ["TYPE_NAMES", "ScanOptions", "parse_cursor", "parse_scan_options", "scan_keys"]
+__all__ = ["TYPE_NAMES", "ScanOptions", "scan_keys"]
 
-UINT64_MAX = 2**64 - 1
 TYPE_NAMES = frozenset((b"string", b"list", b"set", b"zset", b"hash", b"stream"))
 
 _POSITION_BITS = 32
@@ -46,28 +47,7 @@ _ID_LIMIT = 1 << 31
 _MAX_SNAPSHOTS = 16
 # Snapshots may hold this many key references beyond a few times the database size.
 _SLACK_ENTRIES = 4096
-
-
-def parse_cursor(arg: bytes) -> int:
-    """Valkey's string2ull: a canonical non-negative int64, else anything C's strtoull takes
-    whole (leading spaces, a sign, leading zeros; a negative value wraps), below 2**64."""
-    value = parse_int(arg)
-    if value is not None:
-        if value < 0:
-            raise ErrorReply(msg.INVALID_CURSOR)
-        return value
-    text = arg.split(b"\0", 1)[0]  # C stops at the first NUL
-    stripped = text.lstrip(b" \t\n\v\f\r")
-    sign = 1
-    if stripped[:1] in (b"+", b"-"):
-        sign = -1 if stripped[:1] == b"-" else 1
-        stripped = stripped[1:]
-    if not stripped or not stripped.isdigit():
-        raise ErrorReply(msg.INVALID_CURSOR)
-    value = int(stripped)
-    if value > UINT64_MAX:
-        raise ErrorReply(msg.INVALID_CURSOR)
-    return (sign * value) % (UINT64_MAX + 1)
+_MAX_TOMBSTONES = 1024
 
 
 class ScanOptions:
@@ -80,81 +60,45 @@ class ScanOptions:
         self.no_values = False  # HSCAN NOVALUES / ZSCAN NOSCORES
 
 
-def parse_scan_options(argv: list[bytes], start: int, command: bytes = b"scan") -> ScanOptions:
-    """Parse ``[MATCH p] [COUNT n] [TYPE t] [NOVALUES] [NOSCORES]`` from ``argv[start:]`` with
-    Valkey's errors; ``command`` (scan/hscan/sscan/zscan) decides which options are allowed."""
-    options = ScanOptions()
-    argc = len(argv)
-    i = start
-    while i < argc:
-        word = argv[i].lower()
-        has_value = argc - i >= 2
-        if word == b"count" and has_value:
-            count = parse_int(argv[i + 1])
-            if count is None:
-                raise ErrorReply(msg.NOT_INTEGER)
-            if count < 1:
-                raise ErrorReply(msg.SYNTAX)
-            options.count = count
-            i += 2
-        elif word == b"match" and has_value:
-            pattern = argv[i + 1]
-            options.match = None if pattern == b"*" else compile_glob(pattern)
-            i += 2
-        elif word == b"type" and command == b"scan" and has_value:
-            name = argv[i + 1]
-            lowered = name.lower()
-            if lowered not in TYPE_NAMES:
-                raise ErrorReply(msg.UNKNOWN_TYPE_NAME % name)
-            options.type = lowered
-            i += 2
-        elif word == b"novalues":
-            if command != b"hscan":
-                raise ErrorReply(msg.NOVALUES_HSCAN_ONLY)
-            options.no_values = True
-            i += 1
-        elif word == b"noscores":
-            if command != b"zscan":
-                raise ErrorReply(msg.NOSCORES_ZSCAN_ONLY)
-            options.no_values = True
-            i += 1
-        else:
-            raise ErrorReply(msg.SYNTAX)
-    return options
-
-
 class _Snapshots:
-    """A database's live scans: id -> key list, least recently used first."""
+    """A database's live scans, least recently used first: id -> (key list, ``db.removals`` when
+    taken). Evicted scans leave a tombstone (id -> removals) so that they can resume."""
 
-    __slots__ = ("entries", "next_id", "table")
+    __slots__ = ("entries", "next_id", "table", "tombstones")
 
     def __init__(self) -> None:
-        self.table: OrderedDict[int, list[bytes]] = OrderedDict()
+        self.table: OrderedDict[int, tuple[list[bytes], int]] = OrderedDict()
+        self.tombstones: OrderedDict[int, int] = OrderedDict()
         self.entries = 0
         self.next_id = 1
 
-    def add(self, keys: list[bytes], db_size: int) -> int:
+    def add(self, keys: list[bytes], removals: int, db_size: int) -> int:
         snapshot_id = self.next_id
         self.next_id = snapshot_id + 1 if snapshot_id + 1 < _ID_LIMIT else 1
-        self.table.pop(snapshot_id, None)
-        self.table[snapshot_id] = keys
+        self.drop(snapshot_id)
+        self.tombstones.pop(snapshot_id, None)
+        self.table[snapshot_id] = (keys, removals)
         self.entries += len(keys)
         limit = 4 * db_size + _SLACK_ENTRIES
         while len(self.table) > 1 and (len(self.table) > _MAX_SNAPSHOTS or self.entries > limit):
-            _, old = self.table.popitem(last=False)
+            old_id, (old, old_removals) = self.table.popitem(last=False)
             self.entries -= len(old)
+            self.tombstones[old_id] = old_removals
+            if len(self.tombstones) > _MAX_TOMBSTONES:
+                self.tombstones.popitem(last=False)
         return snapshot_id
 
     def get(self, snapshot_id: int) -> list[bytes] | None:
-        keys = self.table.get(snapshot_id)
-        if keys is not None:
-            self.table.move_to_end(snapshot_id)
-        return keys
+        entry = self.table.get(snapshot_id)
+        if entry is None:
+            return None
+        self.table.move_to_end(snapshot_id)
+        return entry[0]
 
     def drop(self, snapshot_id: int) -> None:
-        keys = self.table.pop(snapshot_id, None)
-        if keys is not None:
-            self.entries -= len(keys)
+        entry = self.table.pop(snapshot_id, None)
+        if entry is not None:
+            self.entries -= len(entry[0])
 
 
 def _snapshots(db: Database) -> _Snapshots:
@@ -171,14 +115,26 @@ def scan_keys(db: Database, cursor: int, options: ScanOptions) -> tuple[int, lis
     snapshot: list[bytes] | None = None
     snapshot_id = 0
     position = 0
+    rewind = 0
     if cursor:
         table = db.scan_cursors
         snapshot_id = cursor >> _POSITION_BITS
         position = cursor & _POSITION_MASK
         if table is not None:
             snapshot = table.get(snapshot_id)
+            if snapshot is None:
+                taken_at = table.tombstones.pop(snapshot_id, None)
+                if taken_at is not None:
+                    # Evicted: keys still unseen sat at ``position`` or later in the old
+                    # snapshot. Dict order keeps surviving keys in order and appends new ones,
+                    # so each removal since moved them at most one place forward. Examine
+                    # the rewound stretch too (repeats are allowed), so the scan still
+                    # advances by COUNT.
+                    rewind = min(position, db.removals - taken_at)
+                    snapshot = list(data)
+                    snapshot_id = table.add(snapshot, db.removals, len(data))
         if snapshot is None or position > len(snapshot):
-            # Unknown or evicted: start over rather than risk skipping keys.
+            # Never issued here (or from another database): start over rather than skip keys.
             cursor = 0
             position = 0
             snapshot = None
@@ -186,10 +142,10 @@ def scan_keys(db: Database, cursor: int, options: ScanOptions) -> tuple[int, lis
         if len(data) <= count:
             return 0, _filter(db, list(data), options)
         snapshot = list(data)
-        snapshot_id = _snapshots(db).add(snapshot, len(data))
+        snapshot_id = _snapshots(db).add(snapshot, db.removals, len(data))
     assert snapshot is not None
     end = position + count
-    candidates = snapshot[position:end]
+    candidates = snapshot[position - rewind : end]
     if end >= len(snapshot):
         _snapshots(db).drop(snapshot_id)
         next_cursor = 0
