@@ -12,5 +12,6 @@ from pyvalkey.commands import (  # noqa: F401
     lists,
     scripting,
     server,
+    sets,
     strings,
 )
