@@ -320,8 +320,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(0)
     if args and args[0] in ("-h", "--help"):
-        sys.stderr.write(USAGE)
-        sys.exit(1)
+        sys.stdout.write(USAGE)
+        sys.exit(0)
     try:
         config, loader = load_config(args)
     except FatalConfigError as exc:

@@ -622,7 +622,7 @@ _SPECIAL: dict[str, dict[str, Any]] = {
 }
 
 _SPECIAL_DEFAULTS: dict[str, Any] = {
-    "save": [],
+    "save": [(3600, 1), (300, 100), (60, 10000)],
     "bind": ["*", "-::*"],
     "rdma-bind": [],
     "client-output-buffer-limit": dict(_OBUF_DEFAULT),
@@ -635,7 +635,7 @@ _SPECIAL_DEFAULTS: dict[str, Any] = {
 }
 
 # Defaults that differ from what the probing oracle (started with test options) printed.
-_DEFAULT_OVERRIDES = {"port": "6379"}
+_DEFAULT_OVERRIDES = {"port": "6379", "enable-debug-command": "no"}
 
 _EXTRA: dict[str, dict[str, Any]] = {
     "slowlog-log-slower-than": {"apply": _apply_slowlog_threshold},

@@ -170,6 +170,14 @@ def config_resetstat(client: Client, argv: list[bytes]) -> Any:
     keyspace.hits = 0
     keyspace.misses = 0
     keyspace.expired_keys = 0
+    # Valkey also forgets the instantaneous_* samples (they are deltas of the counters just reset).
+    metrics = getattr(server, "instantaneous_metrics", None)
+    if metrics is not None:
+        reset = getattr(metrics, "reset", None)
+        if reset is not None:
+            reset()
+        else:
+            metrics.__init__(server)
     for hook in getattr(server, "resetstat_hooks", ()):
         hook()
     return OK
@@ -223,6 +231,10 @@ def directive_lines(config: Config, item: Directive) -> tuple[list[str], bool]:
         if value == default:
             return [], False
         return [f"{name} {' '.join(value) if value else chr(34) * 2}"], True
+    if name == "latency-tracking-info-percentiles":
+        # Always written, an empty list as "" so the defaults do not come back.
+        text = item.format(value)
+        return [f"{name} {text if text else chr(34) * 2}"], True
     if name == "notify-keyspace-events":
         return [f"{name} {_repr(notify_flags_to_text(value))}"], value != 0
     if name == "client-output-buffer-limit":
@@ -290,6 +302,15 @@ def rewrite_config(server: Any, path: str) -> None:
 
     for item in sorted(set(DIRECTIVES.values()), key=lambda d: d.name):
         if item.name in _HIDDEN:
+            continue
+        if item.name == "client-output-buffer-limit":
+            # One line per client class, each written only if that class differs from its default.
+            value = getattr(config, item.attr)
+            for klass, limits in value.items():
+                hard, soft, secs = limits
+                shown = "replica" if klass == "slave" else klass
+                line = f"{item.name} {shown} {format_memory(hard)} {format_memory(soft)} {secs}"
+                put(item.name, [line], limits != item.default[klass])
             continue
         new_lines, force = directive_lines(config, item)
         put(item.name, new_lines, force)
