@@ -7,6 +7,7 @@ import time
 
 import pytest
 from conftest import Differ
+from resp import RawClient, encode_command
 
 
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
@@ -406,3 +407,157 @@ def test_large_list_stays_linear(r) -> None:  # type: ignore[no-untyped-def]
     assert r("LTRIM", "big", "10", "10") == b"+OK\r\n"
     assert r("OBJECT", "ENCODING", "big") == b"$8\r\nlistpack\r\n"
     assert time.monotonic() - started < 5
+
+
+# -- blocking forms ------------------------------------------------------------------------------
+
+
+class Pair:
+    """Extra connections, one to each server, driven in lockstep."""
+
+    def __init__(self, d: Differ, ours_port: int, theirs_port: int, resp3: bool) -> None:
+        self.ours = RawClient(ours_port)
+        self.theirs = RawClient(theirs_port)
+        if resp3:
+            self.ours("HELLO", "3")
+            self.theirs("HELLO", "3")
+
+    def send(self, *args: object) -> None:
+        data = encode_command(*args)  # type: ignore[arg-type]
+        self.ours.send(data)
+        self.theirs.send(data)
+
+    def read(self) -> bytes:
+        mine, real = self.ours.read_reply(), self.theirs.read_reply()
+        assert mine == real, f"pyvalkey {mine!r} != valkey {real!r}"
+        return real
+
+    def close(self) -> None:
+        self.ours.close()
+        self.theirs.close()
+
+
+@pytest.fixture
+def blocked(request: pytest.FixtureRequest, d: Differ, pyvalkey_server, oracle_server):  # type: ignore[no-untyped-def]
+    """A factory of extra connection pairs in the same protocol as ``d``."""
+    resp3 = request.node.callspec.params.get("d") == 3
+    pairs: list[Pair] = []
+
+    def make() -> Pair:
+        pair = Pair(d, pyvalkey_server.port, oracle_server.port, resp3)
+        pairs.append(pair)
+        return pair
+
+    yield make
+    for pair in pairs:
+        pair.close()
+
+
+def _settle() -> None:
+    time.sleep(0.05)  # let both servers park the blocked client before the next write
+
+
+def test_blocking_immediate(d: Differ) -> None:
+    d("RPUSH", "a", "1", "2", "3")
+    d("BLPOP", "missing", "a", "0")
+    d("BRPOP", "missing", "a", "0")
+    d("BLMPOP", "0", "2", "missing", "a", "LEFT", "COUNT", "5")
+    d("EXISTS", "a")
+    d("RPUSH", "a", "x", "y")
+    d("BLMOVE", "a", "b", "RIGHT", "LEFT", "0")
+    d("BRPOPLPUSH", "a", "b", "0")
+    d("LRANGE", "b", "0", "-1")
+    d("EXISTS", "a")
+    # errors: timeout, directions, numkeys, count; WRONGTYPE
+    d("BLPOP", "a", "-1")
+    d("BLPOP", "a", "x")
+    d("BLPOP", "a", "inf")
+    d("BLPOP", "a", "1e400")
+    d("BRPOP", "a", "9223372036854775807")
+    d("BLMOVE", "a", "b", "UP", "LEFT", "x")
+    d("BLMOVE", "a", "b", "LEFT", "LEFT", "x")
+    d("BRPOPLPUSH", "a", "b", "-1")
+    d("BLMPOP", "x", "1", "a", "LEFT")
+    d("BLMPOP", "0", "0", "a", "LEFT")
+    d("BLMPOP", "0", "x", "a", "LEFT")
+    d("BLMPOP", "-1", "1", "a", "LEFT")
+    d("BLMPOP", "0", "1", "a", "LEFT", "COUNT", "0")
+    d("BLMPOP", "0", "2", "a", "LEFT")
+    _wrongtype(d)
+    d("BLPOP", "s", "0")
+    d("BLPOP", "missing", "s", "0")
+    d("BLMOVE", "s", "b", "LEFT", "LEFT", "0")
+    d("BLMOVE", "b", "s", "LEFT", "LEFT", "0")
+    d("BLMPOP", "0", "1", "s", "LEFT")
+
+
+def test_blocking_timeouts_and_multi(d: Differ) -> None:
+    d("BLPOP", "missing", "0.01")
+    d("BRPOP", "missing", "other", "0.01")
+    d("BLMOVE", "missing", "b", "LEFT", "LEFT", "0.01")
+    d("BRPOPLPUSH", "missing", "b", "0.01")
+    d("BLMPOP", "0.01", "1", "missing", "LEFT")
+
+
+def _needs_multi(d: Differ) -> None:
+    # MULTI belongs to the transactions group; these checks start running once it exists.
+    if d.ours("COMMAND", "INFO", "MULTI") in (b"*1\r\n$-1\r\n", b"*1\r\n*-1\r\n", b"*1\r\n_\r\n"):
+        pytest.skip("MULTI is not implemented yet")
+
+
+def test_blocking_in_multi(d: Differ, blocked) -> None:  # type: ignore[no-untyped-def]
+    _needs_multi(d)
+    d("MULTI")
+    d("BLPOP", "missing", "0")
+    d("BRPOP", "missing", "0")
+    d("BLMOVE", "missing", "b", "LEFT", "LEFT", "0")
+    d("BRPOPLPUSH", "missing", "b", "0")
+    d("BLMPOP", "0", "1", "missing", "LEFT", "COUNT", "2")
+    d("EXEC")
+    first = blocked()
+    # A waiter woken by a MULTI/EXEC push sees the final state.
+    first.send("BLPOP", "tx", "0")
+    _settle()
+    d("MULTI")
+    d("RPUSH", "tx", "1")
+    d("LPOP", "tx")
+    d("RPUSH", "tx", "2")
+    d("EXEC")
+    first.read()
+    d("EXISTS", "tx")
+
+
+def test_blocking_wakeups(d: Differ, blocked) -> None:  # type: ignore[no-untyped-def]
+    first, second = blocked(), blocked()
+    # FIFO: the client that blocked first is served first.
+    first.send("BLPOP", "q1", "q2", "0")
+    _settle()
+    second.send("BRPOP", "q2", "0")
+    _settle()
+    d("RPUSH", "q2", "a", "b", "c")
+    first.read()
+    second.read()
+    d("LRANGE", "q2", "0", "-1")
+    # BLMPOP with COUNT wakes with up to COUNT elements.
+    first.send("BLMPOP", "0", "2", "m1", "m2", "RIGHT", "COUNT", "2")
+    _settle()
+    d("RPUSH", "m2", "1", "2", "3")
+    first.read()
+    d("LRANGE", "m2", "0", "-1")
+    # BLMOVE chain: a push wakes a mover, whose push wakes a popper of the destination.
+    first.send("BLMOVE", "src", "dst", "LEFT", "RIGHT", "0")
+    _settle()
+    second.send("BLPOP", "dst", "0")
+    _settle()
+    d("LPUSH", "src", "moved")
+    first.read()
+    second.read()
+    d("EXISTS", "src", "dst")
+    second.send("BRPOPLPUSH", "src2", "dst2", "0")
+    _settle()
+    d("RPUSH", "src2", "x", "y")
+    second.read()
+    d("LRANGE", "dst2", "0", "-1")
+    # A timeout while waiting.
+    first.send("BLPOP", "never", "0.05")
+    first.read()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyvalkey.blocking import parse_timeout
 from pyvalkey.client import Client
 from pyvalkey.commands.parsing import parse_int
 from pyvalkey.commands.registry import command
@@ -440,3 +441,69 @@ def lmpop(client: Client, argv: list[bytes]) -> Any:
     keys, head, count = _mpop_args(argv, 1)
     reply = _mpop_first(client, keys, head, count)
     return NULL_ARRAY if reply is None else reply
+
+
+# ---------------------------------------------------------------------------------------------
+# Blocking forms. When there is nothing to pop they park the client; pyvalkey.blocking re-runs
+# the handler when a waited-on key is written. Every list wait times out with a null array
+# (even BLMOVE's), while inside MULTI or a script the moves answer a null bulk at once.
+# ---------------------------------------------------------------------------------------------
+
+
+def _blocking_pop(client: Client, keys: list[bytes], head: bool, deadline: int, count: int) -> Any:
+    """BLPOP/BRPOP (``count`` -1: [key, element]) and BLMPOP ([key, [elements]])."""
+    db = client.db
+    for key in keys:
+        lst = _write(db, key)
+        if lst is None or not lst.items:
+            continue
+        if count != -1:
+            popped = lst.pop_many(count, head)
+            _removed(client, db, key, lst, head, len(popped))
+            return [key, popped]
+        value = lst.pop(head)
+        _removed(client, db, key, lst, head, 1)
+        return [key, value]
+    return client.server.blocking.block(client, keys, deadline, NULL_ARRAY)
+
+
+@command("blpop")
+def blpop(client: Client, argv: list[bytes]) -> Any:
+    deadline = parse_timeout(argv[-1], client)
+    return _blocking_pop(client, argv[1:-1], True, deadline, -1)
+
+
+@command("brpop")
+def brpop(client: Client, argv: list[bytes]) -> Any:
+    deadline = parse_timeout(argv[-1], client)
+    return _blocking_pop(client, argv[1:-1], False, deadline, -1)
+
+
+@command("blmpop")
+def blmpop(client: Client, argv: list[bytes]) -> Any:
+    keys, head, count = _mpop_args(argv, 2)
+    deadline = parse_timeout(argv[1], client)
+    return _blocking_pop(client, keys, head, deadline, count)
+
+
+def _blocking_move(client: Client, argv: list[bytes], from_head: bool, to_head: bool, deadline: int) -> Any:
+    source = argv[1]
+    if _write(client.db, source) is None:
+        if client.deny_blocking:
+            return None
+        return client.server.blocking.block(client, [source], deadline, NULL_ARRAY)
+    return _move(client, source, argv[2], from_head, to_head)
+
+
+@command("blmove")
+def blmove(client: Client, argv: list[bytes]) -> Any:
+    from_head = _side(argv[3])
+    to_head = _side(argv[4])
+    deadline = parse_timeout(argv[5], client)
+    return _blocking_move(client, argv, from_head, to_head, deadline)
+
+
+@command("brpoplpush")
+def brpoplpush(client: Client, argv: list[bytes]) -> Any:
+    deadline = parse_timeout(argv[3], client)
+    return _blocking_move(client, argv, False, True, deadline)
