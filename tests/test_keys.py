@@ -378,3 +378,28 @@ def test_expire_rewrites_argv_for_propagation():
     argv = [b"PEXPIREAT", b"k", b"1"]
     server.execute(client, argv)
     assert argv in ([b"UNLINK", b"k"], [b"DEL", b"k"])
+
+
+def test_other_types_copy_rename_move(d):
+    d("RPUSH", "list", "a", "b", "c")
+    d("SADD", "set", "1", "2", "x")
+    for key in ("list", "set"):
+        d("TYPE", key)
+        d("OBJECT", "ENCODING", key)
+    d("COPY", "list", "list2")
+    d("RPUSH", "list", "d")
+    d("LRANGE", "list2", "0", "-1")
+    d("LRANGE", "list", "0", "-1")
+    d("COPY", "set", "set2", "DB", "3")
+    d("SADD", "set", "y")
+    d("SELECT", "3")
+    d("SCARD", "set2")
+    d("SELECT", "0")
+    d("RENAME", "list2", "list3")
+    d("TYPE", "list3")
+    d("MOVE", "list3", "2")
+    d("SELECT", "2")
+    d("LRANGE", "list3", "0", "-1")
+    d("SELECT", "0")
+    d("SCAN", "0", "TYPE", "set")
+    d("SCAN", "0", "TYPE", "list")
