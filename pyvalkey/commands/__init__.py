@@ -7,6 +7,7 @@ from pyvalkey.commands import (  # noqa: F401
     client,
     config,
     connection,
+    hashes,
     introspection,
     keys,
     lists,
