@@ -132,9 +132,7 @@ def _push(client: Client, argv: list[bytes], head: bool, only_existing: bool) ->
         db.add(key, lst)
     values = argv[2:]
     lst.grow_check(_fill(client), sum(map(len, values)), len(values))
-    push = lst.push
-    for value in values:
-        push(value, head)
+    lst.push_many(values, head)
     client.server.keyspace.dirty += len(values)
     db.signal_modified(key)
     db.notify(NOTIFY_LIST, b"lpush" if head else b"rpush", key)

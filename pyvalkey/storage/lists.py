@@ -41,8 +41,13 @@ def entry_size(value: bytes) -> int:
     if 0 < n <= 20:
         c = value[0]
         if c == 45 or 48 <= c <= 57:
-            number = _as_int64(value)
-            if number is not None:
+            # Integer encoding needs the canonical form (no '+', leading zeros, spaces or
+            # '_'), which is exactly "formats back to the same bytes".
+            try:
+                number = int(value)
+            except ValueError:
+                number = None
+            if number is not None and b"%d" % number == value:
                 if 0 <= number <= 127:
                     return 2
                 if -4096 <= number <= 4095:
@@ -53,7 +58,8 @@ def entry_size(value: bytes) -> int:
                     return 5
                 if -2147483648 <= number <= 2147483647:
                     return 6
-                return 10
+                if -9223372036854775808 <= number <= 9223372036854775807:
+                    return 10
     if n < 64:
         return n + 2  # 1-byte header, back-length 1 (total below 128)
     if n < 4096:
@@ -69,19 +75,6 @@ def entry_size(value: bytes) -> int:
     if enc < 268435455:
         return enc + 4
     return enc + 5
-
-
-def _as_int64(data: bytes) -> int | None:
-    """The canonical-integer test listpack applies to decide on integer encoding."""
-    if data == b"0":
-        return 0
-    start = 1 if data[0] == 45 else 0
-    if start >= len(data) or not 49 <= data[start] <= 57 or not data[start:].isdigit():
-        return None
-    number = int(data)
-    if number < -(2**63) or number > 2**63 - 1:
-        return None
-    return number
 
 
 def _node_limits(fill: int) -> tuple[int, int]:
@@ -215,6 +208,51 @@ class ListValue:
             self.items.appendleft(value)
         else:
             self.items.append(value)
+
+    def push_many(self, values: list[bytes], head: bool) -> None:
+        """LPUSH/RPUSH of many elements: ``push`` in a loop, with the node checks inlined."""
+        nodes = self.nodes
+        items = self.items
+        if nodes is None:
+            self.lp_bytes += sum(map(entry_size, values))
+            if head:
+                items.extendleft(values)
+            else:
+                items.extend(values)
+            return
+        fill = self.fill
+        # A node takes an element while its size (plus the estimate) stays within
+        # ``size_limit`` and its count within ``count_limit``; longer elements go plain.
+        if fill < 0:
+            size_limit = _LEVELS[min(-fill - 1, len(_LEVELS) - 1)]
+            count_limit = _UINT_MAX
+        else:
+            size_limit = _SAFETY_LIMIT
+            count_limit = fill or 1
+        node = (nodes[0] if head else nodes[-1]) if nodes else None
+        for value in values:
+            size = len(value)
+            if size > size_limit:
+                node = Node(1, size, True)
+            elif (
+                node is not None
+                and not node.plain
+                and node.sz + size + _ESTIMATE_OVERHEAD <= size_limit
+                and node.count < count_limit
+            ):
+                node.count += 1
+                node.sz += entry_size(value)
+                continue
+            else:
+                node = Node(1, _LP_EMPTY + entry_size(value))
+            if head:
+                nodes.appendleft(node)
+            else:
+                nodes.append(node)
+        if head:
+            items.extendleft(values)
+        else:
+            items.extend(values)
 
     def pop(self, head: bool) -> bytes:
         value = self.items.popleft() if head else self.items.pop()
