@@ -153,6 +153,22 @@ class ListValue:
             twin.nodes = deque(Node(n.count, n.sz, n.plain) for n in self.nodes)
         return twin
 
+    @classmethod
+    def from_values(cls, values: list[bytes], fill: int) -> ListValue:
+        """A list built the way Valkey builds one for SORT ... STORE: pushed into a fresh
+        quicklist, then turned into a listpack if it fits one node within the full limit."""
+        lst = cls()
+        lst.nodes = deque()
+        lst.fill = fill
+        lst.push_many(values, False)
+        nodes = lst.nodes
+        if len(nodes) == 1 and not nodes[0].plain:
+            size_limit, count_limit = _node_limits(fill)
+            if nodes[0].sz <= size_limit and nodes[0].count <= count_limit:
+                lst.lp_bytes = nodes[0].sz
+                lst.nodes = None
+        return lst
+
     # -- encoding conversions ----------------------------------------------------------------
 
     def grow_check(self, fill: int, add_bytes: int, add_count: int) -> None:
