@@ -15,4 +15,5 @@ from pyvalkey.commands import (  # noqa: F401
     server,
     sets,
     strings,
+    zsets,
 )
