@@ -286,11 +286,13 @@ class HiredisRequestReader(PythonRequestReader):
         each argument without looking at them; Valkey insists on CRLF, so check them here,
         before the request runs."""
         buf = self._buf
-        pos = self._boundary + 3 + len(str(len(args)))
+        count = len(args)
+        pos = self._boundary + (4 if count < 10 else 3 + len(str(count)))
         for arg in args:
             n = len(arg)
-            pos += 3 + len(str(n)) + n
-            if buf[pos] != 0x0D or buf[pos + 1] != 0x0A:
+            # "$<n>\r\n" then the data; pos lands on the CRLF that must follow it
+            pos += n + (4 if n < 10 else 5 if n < 100 else 3 + len(str(n)))
+            if buf[pos] != 13 or buf[pos + 1] != 10:
                 raise ProtocolError(_INVALID_CRLF)
             pos += 2
         self._boundary = pos
