@@ -78,7 +78,18 @@ def parse_timeout(arg: bytes, client: Client, unit_ms: int = 1000) -> int:
 class BlockedOnKeys:
     """``client.blocked`` while the client waits on keys."""
 
-    __slots__ = ("client", "db", "keys", "deadline_ms", "timer", "timeout_reply", "command", "argv", "rerunning")
+    __slots__ = (
+        "client",
+        "db",
+        "keys",
+        "deadline_ms",
+        "timer",
+        "timeout_reply",
+        "command",
+        "argv",
+        "rerunning",
+        "value_type",
+    )
 
     def __init__(
         self,
@@ -99,6 +110,7 @@ class BlockedOnKeys:
         self.argv = argv
         self.timer: Any = None
         self.rerunning = False
+        self.value_type: Optional[type] = None
 
     # CLIENT UNBLOCK uses these two.
     unblockable = True
@@ -126,8 +138,12 @@ class Blocking:
         keys: Iterable[bytes],
         deadline_ms: int,
         timeout_reply: Any,
+        value_type: Optional[type] = None,
     ) -> Any:
-        """Park ``client`` until a key in ``keys`` is written or ``deadline_ms`` (0 = never)."""
+        """Park ``client`` until a key in ``keys`` is written or ``deadline_ms`` (0 = never).
+
+        With ``value_type``, a written key wakes the client only if it now holds a value of that
+        type: BLPOP keeps waiting when its key becomes a string, as in Valkey."""
         state = client.blocked
         if isinstance(state, BlockedOnKeys) and state.rerunning:
             return BLOCK_AGAIN
@@ -137,6 +153,7 @@ class Blocking:
         state = BlockedOnKeys(
             client, client.db, keys, deadline_ms, timeout_reply, client.current_command, client.current_argv
         )
+        state.value_type = value_type
         client.blocked = state
         self.blocked_clients += 1
         index = client.db.index
@@ -246,9 +263,12 @@ class Blocking:
             queue = self.waiting.get(entry)
             if not queue:
                 continue
+            value = self.server.keyspace.dbs[entry[0]].lookup(entry[1])
             for client in list(queue):
                 state = client.blocked
                 if not isinstance(state, BlockedOnKeys) or state.command is None:
+                    continue
+                if state.value_type is not None and type(value) is not state.value_type:
                     continue
                 if client.db is not state.db:
                     client.db = state.db

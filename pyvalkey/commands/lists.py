@@ -462,7 +462,7 @@ def _blocking_pop(client: Client, keys: list[bytes], head: bool, deadline: int, 
         value = lst.pop(head)
         _removed(client, db, key, lst, head, 1)
         return [key, value]
-    return client.server.blocking.block(client, keys, deadline, NULL_ARRAY)
+    return client.server.blocking.block(client, keys, deadline, NULL_ARRAY, ListValue)
 
 
 @command("blpop")
@@ -489,7 +489,7 @@ def _blocking_move(client: Client, argv: list[bytes], from_head: bool, to_head: 
     if _write(client.db, source) is None:
         if client.deny_blocking:
             return None
-        return client.server.blocking.block(client, [source], deadline, NULL_ARRAY)
+        return client.server.blocking.block(client, [source], deadline, NULL_ARRAY, ListValue)
     return _move(client, source, argv[2], from_head, to_head)
 
 
