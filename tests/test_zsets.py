@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -707,3 +708,71 @@ def test_large_sets_stay_fast(r: RawClient) -> None:
     assert r("ZINTERCARD", "2", "big", "u") == b":%d\r\n" % (n - 2000)
     assert len(r("ZRANGE", "big", "0", "-1")) > n * 10
     assert time.monotonic() - started < 20
+
+
+# -- randomized differential run -------------------------------------------------------------------
+
+
+def _random_command(rng: random.Random, key: str) -> list[object]:
+    members = [rng.choice("abcdefgh") * rng.randint(1, 3) for _ in range(3)]
+    scores = [rng.choice(["0", "1", "2", "-1", "2.5", "(1", "inf", "-inf", "+inf", "(2", "-0", "1e3"]) for _ in range(2)]
+    lex = [rng.choice(["-", "+", "[a", "(b", "[cc", "(ddd", "[h", "(e"]) for _ in range(2)]
+    limit = ["LIMIT", str(rng.randint(-3, 4)), str(rng.randint(-1, 4))] if rng.random() < 0.4 else []
+    ranks = [str(rng.randint(-6, 6)) for _ in range(2)]
+    kind = rng.randrange(16)
+    if kind < 4:
+        flags = rng.sample(["NX", "XX", "GT", "LT", "CH"], rng.randint(0, 2))
+        pairs: list[object] = []
+        for member in members[: rng.randint(1, 3)]:
+            pairs += [rng.choice(["0", "1", "2", "3.5", "-2", "10", "-0"]), member]
+        return ["ZADD", key, *flags, *pairs]
+    if kind == 4:
+        return ["ZINCRBY", key, rng.choice(["1", "-1", "0.5", "inf", "-inf"]), members[0]]
+    if kind == 5:
+        return ["ZREM", key, *members[:2]]
+    if kind == 6:
+        return ["ZRANGEBYSCORE", key, *scores, *(["WITHSCORES"] if rng.random() < 0.5 else []), *limit]
+    if kind == 7:
+        return ["ZREVRANGEBYSCORE", key, *scores, *limit]
+    if kind == 8:
+        return ["ZRANGEBYLEX", key, *lex, *limit]
+    if kind == 9:
+        return ["ZREVRANGEBYLEX", key, *lex, *limit]
+    if kind == 10:
+        return ["ZRANGE", key, *ranks, *(["REV"] if rng.random() < 0.5 else []), "WITHSCORES"]
+    if kind == 11:
+        return [rng.choice(["ZCOUNT", "ZREMRANGEBYSCORE"]), key, *scores]
+    if kind == 12:
+        return [rng.choice(["ZLEXCOUNT", "ZREMRANGEBYLEX"]), key, *lex]
+    if kind == 13:
+        return [rng.choice(["ZRANK", "ZREVRANK"]), key, members[0], *(["WITHSCORE"] if rng.random() < 0.5 else [])]
+    if kind == 14:
+        return [rng.choice(["ZPOPMIN", "ZPOPMAX"]), key, *([str(rng.randint(0, 3))] if rng.random() < 0.5 else [])]
+    return ["ZREMRANGEBYRANK", key, *ranks]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_randomized(diff: Differ, seed: int) -> None:
+    # "small" stays a listpack; "large" and "lex" are skiplists (a long member). Lexicographic
+    # ranges over mixed scores are only deterministic in a listpack (a skiplist descent depends
+    # on random node levels), so the skiplist key for them holds one score only.
+    rng = random.Random(seed)
+    if seed % 2:
+        diff.resp3()
+    for _ in range(500):
+        key = rng.choice(["small", "large", "lex"])
+        if key != "small" and not diff.ours("EXISTS", key).endswith(b"1\r\n"):
+            diff("ZADD", key, "0", "z" * 80)
+        command = _random_command(rng, key)
+        if key == "lex":
+            command = rng.choice([
+                ["ZADD", key, "0", rng.choice("abcdefgh") * rng.randint(1, 3)],
+                ["ZREM", key, rng.choice("abcdefgh") * rng.randint(1, 3)],
+                ["ZRANGEBYLEX", key, *command[2:]] if command[0].endswith("LEX") else ["ZCARD", key],
+                ["ZREVRANGEBYLEX", key, *command[2:]] if command[0].endswith("LEX") else ["ZCARD", key],
+            ])
+        elif key == "large" and "LEX" in command[0]:
+            continue
+        diff(*command)
+    for key in ("small", "large", "lex"):
+        diff("ZRANGE", key, "0", "-1", "WITHSCORES")

@@ -456,10 +456,11 @@ def _zrange(client: Client, argv: list[bytes], start_at: int, store: bool, range
                 entries = zs.items(start, end + 1)
     else:
         if score_spec is not None:
-            lo, hi = zs.score_span(score_spec)
+            a, b = zs.window(*zs.score_span(score_spec), offset, limit, rev)
+        elif zs.listpack:
+            a, b = zs.lex_walk(lex_spec, offset, limit, rev)  # type: ignore[arg-type]
         else:
-            lo, hi = zs.lex_span(lex_spec, rev)  # type: ignore[arg-type]
-        a, b = zs.window(lo, hi, offset, limit, rev)
+            a, b = zs.window(*zs.lex_span(lex_spec), offset, limit, rev)  # type: ignore[arg-type]
         entries = zs.items(a, b, reverse=rev) if a < b else []
     if store:
         return _store_range(client, argv[1], entries, hint)
@@ -676,26 +677,9 @@ def zmpop(client: Client, argv: list[bytes]) -> Any:
     return NULL_ARRAY if reply is None else reply
 
 
-def _not_ready(client: Client, keys: list[bytes]) -> bool:
-    """During a re-run by the blocking machinery: True when no key holds a sorted set yet.
-    Valkey re-executes a blocked BZPOP* only when a key it waits on is a sorted set, so a
-    waiter stays blocked (no WRONGTYPE) when a key becomes another type."""
-    state = client.blocked
-    if state is None or not getattr(state, "rerunning", False):
-        return False
-    lookup = client.db.lookup
-    for key in keys:
-        value = lookup(key)
-        if type(value) is ZSetValue and value.scores:
-            return False
-    return True
-
-
 def _bzpop(client: Client, argv: list[bytes], from_max: bool) -> Any:
     deadline = parse_timeout(argv[-1], client)
     keys = argv[1:-1]
-    if _not_ready(client, keys):
-        return client.server.blocking.block(client, keys, deadline, NULL_ARRAY)
     db = client.db
     for key in keys:
         zs = _write(db, key)
@@ -704,7 +688,8 @@ def _bzpop(client: Client, argv: list[bytes], from_max: bool) -> Any:
         popped = _pop(client, db, key, zs, 1, from_max)
         score, member = popped[0]
         return [key, member, score]
-    return client.server.blocking.block(client, keys, deadline, NULL_ARRAY)
+    # Valkey re-runs a blocked pop only when a key it waits on holds a sorted set.
+    return client.server.blocking.block(client, keys, deadline, NULL_ARRAY, value_type=ZSetValue)
 
 
 @command("bzpopmin")
@@ -721,12 +706,11 @@ def bzpopmax(client: Client, argv: list[bytes]) -> Any:
 def bzmpop(client: Client, argv: list[bytes]) -> Any:
     keys, from_max, count = _mpop_args(argv, 2)
     deadline = parse_timeout(argv[1], client)
-    if _not_ready(client, keys):
-        return client.server.blocking.block(client, keys, deadline, NULL_ARRAY)
     reply = _mpop_first(client, keys, from_max, count)
     if reply is not None:
         return reply
-    return client.server.blocking.block(client, keys, deadline, NULL_ARRAY)
+    # Valkey re-runs a blocked pop only when a key it waits on holds a sorted set.
+    return client.server.blocking.block(client, keys, deadline, NULL_ARRAY, value_type=ZSetValue)
 
 
 # ---------------------------------------------------------------------------------------------

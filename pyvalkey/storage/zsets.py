@@ -310,6 +310,33 @@ class ZSetValue:
         hi = _first_true(size, lambda i: not lte(sl[i][1]))
         return (lo, hi) if lo < hi else (0, 0)
 
+    def lex_walk(self, spec: LexRange, offset: int, limit: int, reverse: bool) -> tuple[int, int]:
+        """A listpack's BYLEX range with LIMIT, walked as Valkey walks it: from the first (or
+        last) member in range, ``offset`` steps without checks, then on while the far end of
+        the range holds. Only the far end is checked, which matters when scores differ."""
+        members = [member for _, member in self.sl]
+        size = len(members)
+        if spec.empty() or not size or offset < 0:
+            return 0, 0
+        gte, lte = spec.gte_min, spec.lte_max
+        if not gte(members[-1]) or not lte(members[0]):
+            return 0, 0
+        if not reverse:
+            first = next((i for i, m in enumerate(members) if gte(m)), size)
+            if first == size or not lte(members[first]):
+                return 0, 0
+            start = stop = first + offset
+            while stop < size and stop - start != limit and lte(members[stop]):
+                stop += 1
+            return (start, stop) if start < stop else (0, 0)
+        last = next((i for i in range(size - 1, -1, -1) if lte(members[i])), -1)
+        if last < 0 or not gte(members[last]):
+            return 0, 0
+        top = low = last - offset
+        while low >= 0 and top - low != limit and gte(members[low]):
+            low -= 1
+        return (low + 1, top + 1) if low < top else (0, 0)
+
     def window(self, lo: int, hi: int, offset: int, limit: int, reverse: bool) -> tuple[int, int]:
         """Apply ``LIMIT offset count`` to the span ``[lo, hi)``; returns positions
         ``[a, b)`` to emit (in reverse order when ``reverse``). A negative count means all.
