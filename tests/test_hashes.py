@@ -354,6 +354,8 @@ def test_expire_commands(diff):
         ("HTTL", "h", "FIELDS", "1", "b"),
         ("HPERSIST", "h", "FIELDS", "3", "a", "b", "zz"),
         ("HTTL", "h", "FIELDS", "2", "a", "b"),
+        ("HPTTL", "h", "FIELDS", "2", "a", "zz"),
+        ("HPTTL", "nokey", "FIELDS", "1", "a"),
         ("HEXPIRE", "h", "0", "FIELDS", "2", "a", "zz"),
         ("HEXPIREAT", "h", "1", "FIELDS", "1", "b"),
         ("HPEXPIREAT", "h", "1", "FIELDS", "1", "b"),
@@ -428,7 +430,7 @@ def test_hgetex(diff):
         ("OBJECT", "ENCODING", "h"),
         ("HTTL", "h", "FIELDS", "2", "a", "b"),
         ("HGETEX", "h", "PX", "50000", "FIELDS", "1", "b"),
-        ("HPTTL", "h", "FIELDS", "1", "b"),
+        ("HTTL", "h", "FIELDS", "1", "b"),
         ("HGETEX", "h", "EXAT", "4102444800", "FIELDS", "1", "c"),
         ("HEXPIRETIME", "h", "FIELDS", "1", "c"),
         ("HGETEX", "h", "PXAT", "4102444800001", "FIELDS", "1", "c"),
@@ -576,6 +578,9 @@ def test_hincr_keeps_field_ttl(diff):
         ("HINCRBYFLOAT", "h", "f", "1"),
         ("HTTL", "h", "FIELDS", "2", "n", "f"),
         ("HSETNX", "h", "n", "5"),
+        ("HDEL", "h", "n"),
+        ("HSET", "h", "n", "7"),
+        ("HTTL", "h", "FIELDS", "1", "n"),
         ("HTTL", "h", "FIELDS", "1", "n"),
     )
 

@@ -7,7 +7,7 @@ The value is ``pyvalkey.storage.hashes.HashValue``. Field expiry works in two wa
   fields whose deadline has passed (at the command's cached time) and drops the key when none
   are left, so no command ever sees an expired field;
 * actively: ``FieldExpiry`` keeps one min-heap per server of (earliest field deadline, db, key,
-  hash) and a cron job pops the due entries, removing a bounded number of fields per tick,
+  hash) and a cron job pops the due entries, spending at most a quarter of a cron period per tick,
   as Valkey's active expire cycle does for hashes with volatile fields. An entry whose key no
   longer holds the same hash (deleted, renamed, swapped) is dropped; the next hash command
   on the hash files it again under its new name.
@@ -57,7 +57,7 @@ EXPIRE_XX = 2
 EXPIRE_GT = 4
 EXPIRE_LT = 8
 
-_CRON_BUDGET = 2000  # fields removed per cron tick at most
+_CRON_CHUNK = 500  # fields removed between two looks at the clock
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,10 +90,17 @@ class FieldExpiry:
         if not keyspace.active_expire_enabled or keyspace.is_replica:
             return
         heap = self.heap
-        now = self.server.clock.ms()
-        budget = _CRON_BUDGET
+        clock = self.server.clock
+        now = clock.ms()
+        # Like Valkey's slow cycle: at most a quarter of a cron period, checked per chunk.
+        stop_at = now + 250 // max(self.server.config.hz, 1)
         dbs = keyspace.dbs
-        while heap and heap[0][0] <= now and budget > 0:
+        budget = _CRON_CHUNK
+        while heap and heap[0][0] <= now:
+            if budget <= 0:
+                if clock.ms() >= stop_at:
+                    return
+                budget = _CRON_CHUNK
             _, _, index, key, value = heapq.heappop(heap)
             if value.reg_key == key and value.reg_db == index:
                 value.reg_deadline = -1
@@ -101,7 +108,7 @@ class FieldExpiry:
                 continue
             db = dbs[index]
             removed = value.expire_due(now, budget)
-            budget -= len(removed)
+            budget -= len(removed) + 1
             if removed:
                 _announce_expired(db, key, value, len(removed))
             if value.data:

@@ -344,9 +344,19 @@ def _union_result(sets: list[SetValue | None], limits: SetLimits) -> SetValue:
     target = SetValue(INTSET)
     add = target.add
     for value in sets:
-        if value is not None:
+        if value is None:
+            continue
+        if target.enc == HASHTABLE:
+            # Past the small encodings nothing converts any more: add in bulk.
+            members = target.members
+            arr = target.arr
             for member in value.ordered():
-                add(member, limits)
+                if member not in members:
+                    members[member] = len(arr)
+                    arr.append(member)
+            continue
+        for member in value.ordered():
+            add(member, limits)
     return target
 
 
