@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 import time
 
 import pytest
@@ -776,3 +777,45 @@ def test_randomized(diff: Differ, seed: int) -> None:
         diff(*command)
     for key in ("small", "large", "lex"):
         diff("ZRANGE", key, "0", "-1", "WITHSCORES")
+
+
+def test_valkey_suite_cases(d: Differ, blocked) -> None:  # type: ignore[no-untyped-def]
+    dblmax = f"{int(sys.float_info.max)}.00000000000000000"
+    d("ZADD", "zz", dblmax, "dblmax")
+    d("ZSCORE", "zz", "dblmax")
+    _encoding(d, "zz")
+    d("ZADD", "zz", "", "abc")
+    # a waiter listing one key several times is served once
+    first = blocked()
+    first.send("BZPOPMIN", "z1", "z2", "z2", "z1", "0")
+    _settle()
+    d("ZADD", "z1", "0", "a")
+    first.read()
+    d("CONFIG", "SET", "zset-max-listpack-entries", "1")
+    try:
+        d("ZADD", "src", "1", "a", "2", "b")
+        d("ZRANGESTORE", "one", "src", "0", "0")
+        d("ZRANGESTORE", "two", "src", "0", "1")
+        _encoding(d, "src", "one", "two")
+    finally:
+        d("CONFIG", "SET", "zset-max-listpack-entries", "128")
+    # sets of every encoding as inputs of the set operations
+    d("SADD", "iset", "1", "2", "3")
+    d("SADD", "lset", "a", "1", "2", "3", "4")
+    d("SREM", "lset", "a")
+    d("CONFIG", "SET", "set-max-listpack-entries", "0")
+    d("CONFIG", "SET", "set-max-intset-entries", "0")
+    try:
+        d("SADD", "hset", "1", "2", "3", "9")
+    finally:
+        d("CONFIG", "SET", "set-max-listpack-entries", "128")
+        d("CONFIG", "SET", "set-max-intset-entries", "512")
+    _encoding(d, "iset", "lset", "hset")
+    d("ZADD", "zs", "1", "1", "2", "2", "3", "3", "5", "5")
+    for s in ("iset", "lset", "hset"):
+        for op in ("ZUNION", "ZINTER", "ZDIFF"):
+            d(op, "2", s, "zs", "WITHSCORES")
+            d(op, "2", "zs", s, "WITHSCORES")
+        d("ZINTERCARD", "2", s, "zs")
+        d("ZUNIONSTORE", "dst", "2", s, "zs", "WEIGHTS", "2", "3")
+        d("ZRANGE", "dst", "0", "-1", "WITHSCORES")
