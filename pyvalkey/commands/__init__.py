@@ -4,6 +4,7 @@ One module per group, as Valkey groups them; each registers its handlers with ``
 """
 
 from pyvalkey.commands import (  # noqa: F401
+    bitmaps,
     client,
     config,
     connection,
