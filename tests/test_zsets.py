@@ -819,3 +819,34 @@ def test_valkey_suite_cases(d: Differ, blocked) -> None:  # type: ignore[no-unty
         d("ZINTERCARD", "2", s, "zs")
         d("ZUNIONSTORE", "dst", "2", s, "zs", "WEIGHTS", "2", "3")
         d("ZRANGE", "dst", "0", "-1", "WITHSCORES")
+
+
+def test_keyspace_events_in_process() -> None:
+    """Valkey's event names and order for sorted set writes (t_zset.c)."""
+    from pyvalkey.server import Server
+
+    server = Server()
+    client = server.new_client()
+    keyspace = server.keyspace
+    keyspace.notify_flags = (1 << 15) - 1
+    events: list[bytes] = []
+    keyspace.notify_listeners.append(
+        lambda db, kind, event, key: events.append(event + b":" + key) if event not in (b"new", b"keymiss") else None
+    )
+    dirty_before = keyspace.dirty
+    for args in (
+        "ZADD z 1 a 2 b 3 c", "ZADD z 1 a", "ZINCRBY z 1 a", "ZADD z INCR 1 b", "ZREM z nope", "ZREM z a",
+        "ZPOPMIN z", "ZPOPMAX z 5", "ZADD z 1 a 2 b 3 c 4 d", "ZREMRANGEBYSCORE z 1 1", "ZREMRANGEBYRANK z 0 0",
+        "ZREMRANGEBYLEX z - +", "ZADD s 1 x", "ZUNIONSTORE u 1 s", "ZINTERSTORE u 2 s nope", "ZDIFFSTORE d 1 s",
+        "ZRANGESTORE r s 0 -1", "ZRANGESTORE r s 5 6", "ZMPOP 1 s MAX",
+    ):
+        server.execute(client, [part.encode() for part in args.split()])
+    assert events == [
+        b"zadd:z", b"zincr:z", b"zincr:z", b"zrem:z", b"zpopmin:z", b"zpopmax:z", b"del:z",
+        b"zadd:z", b"zremrangebyscore:z", b"zremrangebyrank:z", b"zremrangebylex:z", b"del:z",
+        b"zadd:s", b"zunionstore:u", b"del:u", b"zdiffstore:d", b"zrangestore:r", b"del:r",
+        b"zpopmax:s", b"del:s",
+    ]
+    # server.dirty as Valkey counts it: ZADD 3, ZINCRBY 1, ZADD INCR 1, ZREM 1, pops 1 + 1,
+    # ZADD 4, range removals 1 + 1 + 2, ZADD 1, five stores (two of them deletions) 5, ZMPOP 1
+    assert keyspace.dirty - dirty_before == 3 + 1 + 1 + 1 + 2 + 4 + 4 + 1 + 5 + 1
