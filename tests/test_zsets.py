@@ -850,3 +850,15 @@ def test_keyspace_events_in_process() -> None:
     # server.dirty as Valkey counts it: ZADD 3, ZINCRBY 1, ZADD INCR 1, ZREM 1, pops 1 + 1,
     # ZADD 4, range removals 1 + 1 + 2, ZADD 1, five stores (two of them deletions) 5, ZMPOP 1
     assert keyspace.dirty - dirty_before == 3 + 1 + 1 + 1 + 2 + 4 + 4 + 1 + 5 + 1
+
+
+def test_blocking_inside_multi(d: Differ) -> None:
+    if d.ours("COMMAND", "INFO", "MULTI") in (b"*1\r\n$-1\r\n", b"*1\r\n*-1\r\n", b"*1\r\n_\r\n"):
+        pytest.skip("MULTI is not implemented yet")
+    d("MULTI")
+    d("BZPOPMIN", "none", "0")
+    d("BZPOPMAX", "none", "0")
+    d("BZMPOP", "0", "1", "none", "MIN", "COUNT", "2")
+    d("ZADD", "z", "1", "a", "2", "b")
+    d("BZPOPMAX", "z", "0")
+    d("EXEC")
