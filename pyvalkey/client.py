@@ -77,6 +77,9 @@ class Client:
         "no_evict",
         "no_touch",
         "out",
+        "pubsub_channels",
+        "pubsub_patterns",
+        "pubsub_shard_channels",
         "reader",
         "reply_mode",
         "resp3",
@@ -86,6 +89,7 @@ class Client:
         "total_net_out",
         "transport",
         "user",
+        "watched_keys",
     )
 
     def __init__(self, server: Server, transport: Any | None = None, addr: str = "", laddr: str = "") -> None:
@@ -129,6 +133,11 @@ class Client:
         self.current_argv: list[bytes] = []
         # Set while running inside MULTI/EXEC or a script: blocking commands must not block.
         self.deny_blocking = False
+        # Owned by pyvalkey.multi (WATCH) and pyvalkey.pubsub: None until first used.
+        self.watched_keys: Any = None
+        self.pubsub_channels: Any = None
+        self.pubsub_patterns: Any = None
+        self.pubsub_shard_channels: Any = None
 
     def select(self, index: int) -> None:
         self.db = self.server.keyspace.dbs[index]

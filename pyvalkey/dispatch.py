@@ -50,6 +50,10 @@ class Dispatcher:
         self.after_write: list[Callable[[Client, Command, list[bytes]], None]] = []
         # Checks run before the handler, each may return an error reply (loading, OOM, ...).
         self.pre_checks: list[Callable[[Client, Command, list[bytes]], Any]] = []
+        # Pub/sub messages queued for clients while a command runs (owned by pyvalkey.pubsub,
+        # which sets flush_pushes); flushed after the command so its own reply comes first.
+        self.pending_pushes: dict[Any, bytearray] = {}
+        self.flush_pushes: Callable[[Client], None] = lambda client: None
         self.clock_ms = server.clock.ms
         self.blocking = server.blocking
         self.by_name: dict[bytes, Command] = {}
@@ -133,6 +137,8 @@ class Dispatcher:
         self.call(client, cmd, argv)
         if self.blocking.ready:
             self.blocking.serve_ready()
+        if self.pending_pushes:  # pub/sub deliveries: after this command's reply
+            self.flush_pushes(client)
 
     def call(self, client: Client, cmd: Command, argv: list[bytes]) -> Any:
         """Run a looked-up, checked command; returns the reply value after writing it."""

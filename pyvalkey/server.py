@@ -152,6 +152,9 @@ class Server:
         self.cron_jobs.append(self.blocking.check_deadlines)
         self.dispatcher = Dispatcher(self)
         self.execute = self.dispatcher.execute
+        from pyvalkey.pubsub import PubSub
+
+        self.pubsub = PubSub(self)  # channels, patterns, keyspace notifications
         self.listeners: list[Any] = []
         self.tcp_port = 0
         self.loop: Optional[asyncio.AbstractEventLoop] = None
