@@ -12,9 +12,11 @@ from pyvalkey.commands import (  # noqa: F401
     introspection,
     keys,
     lists,
+    pubsub,
     scripting,
     server,
     sets,
     strings,
+    transactions,
     zsets,
 )
