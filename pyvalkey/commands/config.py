@@ -7,28 +7,26 @@ import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pyvalkey.commands.helptext import HelpEntry, help_reply
 from pyvalkey.commands.registry import all_commands, command
 from pyvalkey.config import DIRECTIVES, ConfigError, Directive, notify_flags_to_text, quote_arg
 from pyvalkey.errors import ErrorReply, msg
-from pyvalkey.protocol.replies import OK, SimpleString
+from pyvalkey.protocol.replies import OK
 from pyvalkey.storage.glob import glob_match
 
 if TYPE_CHECKING:
     from pyvalkey.client import Client
     from pyvalkey.config import Config
 
-_HELP = [
-    SimpleString(b"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"),
-    SimpleString(b"GET <pattern>"),
-    SimpleString(b"    Return parameters matching the glob-like <pattern> and their values."),
-    SimpleString(b"SET <directive> <value>"),
-    SimpleString(b"    Set the configuration <directive> to <value>."),
-    SimpleString(b"RESETSTAT"),
-    SimpleString(b"    Reset statistics reported by the INFO command."),
-    SimpleString(b"REWRITE"),
-    SimpleString(b"    Rewrite the configuration file."),
-    SimpleString(b"HELP"),
-    SimpleString(b"    Print this help."),
+# Our own descriptions; the syntax lines state each subcommand's arguments (see helptext.py).
+_HELP_ENTRIES: list[HelpEntry] = [
+    ("GET <pattern> [<pattern> ...]", "Each parameter whose name matches a glob <pattern>, with its value."),
+    ("SET <directive> <value> [<directive> <value> ...]", [
+        "Change parameters while the server runs; if any value is refused,",
+        "none of them changes.",
+    ]),
+    ("RESETSTAT", "Zero the counters that INFO reports."),
+    ("REWRITE", "Write the running configuration back to the config file."),
 ]
 
 _GLOB_CHARS = frozenset(b"*?[")
@@ -37,7 +35,7 @@ _HIDDEN = frozenset({"rdb-key-save-delay", "key-load-delay"})
 
 @command("config|help")
 def config_help(client: Client, argv: list[bytes]) -> Any:
-    return _HELP
+    return help_reply("CONFIG", _HELP_ENTRIES)
 
 
 @command("config|get")

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pyvalkey.commands import keyspec
+from pyvalkey.commands.helptext import HelpEntry, help_reply
 from pyvalkey.commands.registry import COMMANDS, Command, command
 from pyvalkey.errors import msg
-from pyvalkey.protocol.replies import ErrorReply, Map, SimpleString
+from pyvalkey.protocol.replies import ErrorReply, Map
 from pyvalkey.storage.glob import compile_glob
 
 if TYPE_CHECKING:
@@ -48,31 +49,22 @@ ACL_CATEGORIES = frozenset(
     ]
 )
 
-_HELP = [
-    SimpleString(line)
-    for line in (
-        b"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        b"(no subcommand)",
-        b"    Return details about all commands.",
-        b"COUNT",
-        b"    Return the total number of commands in this server.",
-        b"LIST",
-        b"    Return a list of all commands in this server.",
-        b"INFO [<command-name> ...]",
-        b"    Return details about multiple commands.",
-        b"    If no command names are given, documentation details for all",
-        b"    commands are returned.",
-        b"DOCS [<command-name> ...]",
-        b"    Return documentation details about multiple commands.",
-        b"    If no command names are given, documentation details for all",
-        b"    commands are returned.",
-        b"GETKEYS <full-command>",
-        b"    Return the keys from a full command.",
-        b"GETKEYSANDFLAGS <full-command>",
-        b"    Return the keys and the access flags from a full command.",
-        b"HELP",
-        b"    Print this help.",
-    )
+# Our own descriptions; the syntax lines state each subcommand's arguments (see helptext.py).
+_HELP_ENTRIES: list[HelpEntry] = [
+    ("(no subcommand)", "The full description of every command served here."),
+    ("COUNT", "How many commands this server serves."),
+    ("LIST [FILTERBY (MODULE <name>|ACLCAT <category>|PATTERN <pattern>)]", [
+        "The names of the served commands, optionally only those matching a filter.",
+    ]),
+    ("INFO [<command-name> ...]", [
+        "The description of each named command (of all commands when none is named).",
+    ]),
+    ("DOCS [<command-name> ...]", [
+        "The documented arguments and properties of each named command,",
+        "or of all commands when none is named.",
+    ]),
+    ("GETKEYS <full-command>", "Which arguments of <full-command> are keys."),
+    ("GETKEYSANDFLAGS <full-command>", "Like GETKEYS, with how each key is accessed."),
 ]
 
 
@@ -210,4 +202,4 @@ def command_getkeysandflags(client: Client, argv: list[bytes]) -> Any:
 
 @command("command|help")
 def command_help(client: Client, argv: list[bytes]) -> Any:
-    return _HELP
+    return help_reply("COMMAND", _HELP_ENTRIES)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from pyvalkey.client import Client
+from pyvalkey.commands.helptext import HelpEntry, help_reply
 from pyvalkey.commands.parsing import INT64_MAX, parse_int, to_int
 from pyvalkey.commands.registry import command
 from pyvalkey.commands.strings import string_encoding
@@ -86,14 +87,6 @@ def _signal_all(db: Database, keys: Any) -> None:
     keyspace = db.keyspace
     for key in keys:
         keyspace.key_changed(db, key, False)
-
-
-def _help(container: bytes, lines: list[bytes]) -> list[SimpleString]:
-    reply = [SimpleString(b"%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:" % container)]
-    reply.extend(SimpleString(line) for line in lines)
-    reply.append(SimpleString(b"HELP"))
-    reply.append(SimpleString(b"    Print this help."))
-    return reply
 
 
 # -- SCAN cursor and options (shared with HSCAN, SSCAN, ZSCAN) ---------------------------------
@@ -540,19 +533,16 @@ def persist(client: Client, argv: list[bytes]) -> Any:
 
 # -- OBJECT --------------------------------------------------------------------------------------
 
-_OBJECT_HELP = [
-    b"ENCODING <key>",
-    b"    Return the kind of internal representation used in order to store the value",
-    b"    associated with a <key>.",
-    b"FREQ <key>",
-    b"    Return the access frequency index of the <key>. The returned integer is",
-    b"    proportional to the logarithm of the recent access frequency of the key.",
-    b"IDLETIME <key>",
-    b"    Return the idle time of the <key>, that is the approximated number of",
-    b"    seconds elapsed since the last access to the key.",
-    b"REFCOUNT <key>",
-    b"    Return the number of references of the value associated with the specified",
-    b"    <key>.",
+# Our own descriptions; the syntax lines state each subcommand's arguments (see helptext.py).
+_OBJECT_HELP: list[HelpEntry] = [
+    ("ENCODING <key>", "The internal representation of the value at <key> (listpack, hashtable, ...)."),
+    ("FREQ <key>", [
+        "The logarithmic access counter of <key>; only with an LFU maxmemory-policy.",
+    ]),
+    ("IDLETIME <key>", [
+        "Seconds since <key> was last read or written (approximate); not with an LFU policy.",
+    ]),
+    ("REFCOUNT <key>", "How many references the server holds to the value at <key>."),
 ]
 
 # A new key's logarithmic access counter in Valkey's LFU (LFU_INIT_VAL).
@@ -574,7 +564,7 @@ def _as_bytes(text: Any) -> bytes:
 
 @command("object|help")
 def object_help(client: Client, argv: list[bytes]) -> Any:
-    return _help(b"OBJECT", _OBJECT_HELP)
+    return help_reply("OBJECT", _OBJECT_HELP)
 
 
 @command("object|encoding")

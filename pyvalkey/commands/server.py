@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from pyvalkey import info as info_module
+from pyvalkey.commands.helptext import HelpEntry, help_reply
 from pyvalkey.commands.parsing import parse_int, to_int
 from pyvalkey.commands.registry import command
 from pyvalkey.config import DIRECTIVES, ConfigError, parse_memory
@@ -74,22 +75,15 @@ def lastsave_command(client: Client, argv: list[bytes]) -> Any:
 
 # -- SLOWLOG ---------------------------------------------------------------------------------------
 
-_SLOWLOG_HELP = [
-    SimpleString(line)
-    for line in (
-        b"SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        b"GET [<count>]",
-        b"    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
-        b"    Entries are made of:",
-        b"    id, timestamp, time in microseconds, arguments array, client IP and port,",
-        b"    client name",
-        b"LEN",
-        b"    Return the length of the slowlog.",
-        b"RESET",
-        b"    Reset the slowlog.",
-        b"HELP",
-        b"    Print this help.",
-    )
+# Our own descriptions; the syntax lines state each subcommand's arguments (see helptext.py).
+_SLOWLOG_HELP: list[HelpEntry] = [
+    ("GET [<count>]", [
+        "The <count> newest slow log entries (10 by default, -1 for all of them).",
+        "Each entry: id, unix time, duration in microseconds, arguments, client address,",
+        "client name.",
+    ]),
+    ("LEN", "How many entries the slow log holds."),
+    ("RESET", "Empty the slow log."),
 ]
 
 SLOWLOG_COUNT_ERROR = b"ERR count should be greater than or equal to -1"
@@ -97,7 +91,7 @@ SLOWLOG_COUNT_ERROR = b"ERR count should be greater than or equal to -1"
 
 @command("slowlog|help")
 def slowlog_help(client: Client, argv: list[bytes]) -> Any:
-    return _SLOWLOG_HELP
+    return help_reply("SLOWLOG", _SLOWLOG_HELP)
 
 
 @command("slowlog|get")
@@ -135,24 +129,16 @@ def slowlog_reset(client: Client, argv: list[bytes]) -> Any:
 
 # -- MEMORY ----------------------------------------------------------------------------------------
 
-_MEMORY_HELP = [
-    SimpleString(line)
-    for line in (
-        b"MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        b"DOCTOR",
-        b"    Return memory problems reports.",
-        b"MALLOC-STATS",
-        b"    Return internal statistics report from the memory allocator.",
-        b"PURGE",
-        b"    Attempt to purge dirty pages for reclamation by the allocator.",
-        b"STATS",
-        b"    Return information about the memory usage of the server.",
-        b"USAGE <key> [SAMPLES <count>]",
-        b"    Return memory in bytes used by <key> and its value. Nested values are",
-        b"    sampled up to <count> times (default: 5, 0 means sample all).",
-        b"HELP",
-        b"    Print this help.",
-    )
+# Our own descriptions; the syntax lines state each subcommand's arguments (see helptext.py).
+_MEMORY_HELP: list[HelpEntry] = [
+    ("DOCTOR", "A short assessment of the server's memory use."),
+    ("MALLOC-STATS", "The memory allocator's own statistics, when it provides any."),
+    ("PURGE", "Ask the memory allocator to hand unused pages back to the system."),
+    ("STATS", "A breakdown of the memory the server uses."),
+    ("USAGE <key> [SAMPLES <count>]", [
+        "Approximate bytes taken by <key> and its value; for collections, <count>",
+        "elements are measured and the rest estimated from them (5 by default, 0 = all).",
+    ]),
 ]
 
 # Fixed costs of one keyspace entry in Valkey (object header, hashtable slot, key header);
@@ -212,7 +198,7 @@ def estimate_value_size(value: Any, samples: int) -> int:
 
 @command("memory|help")
 def memory_help(client: Client, argv: list[bytes]) -> Any:
-    return _MEMORY_HELP
+    return help_reply("MEMORY", _MEMORY_HELP)
 
 
 @command("memory|usage")
@@ -434,7 +420,8 @@ DebugHandler = Callable[["Client", "list[bytes]"], Any]
 # name -> (handler, accepts(argc)); other groups may add entries (RELOAD, LOADAOF, ...).
 DEBUG_SUBCOMMANDS: dict[bytes, tuple[DebugHandler, Callable[[int], bool]]] = {}
 
-_DEBUG_HELP_LINES: list[bytes] = [b"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"]
+# (syntax, description lines) per subcommand, in registration order, for DEBUG HELP.
+_DEBUG_HELP: list[HelpEntry] = []
 
 
 def debug_subcommand(
@@ -442,7 +429,9 @@ def debug_subcommand(
 ) -> Callable[[DebugHandler], DebugHandler]:
     def register(handler: DebugHandler) -> DebugHandler:
         DEBUG_SUBCOMMANDS[name.lower().encode()] = (handler, accepts)
-        _DEBUG_HELP_LINES.extend(line.encode() for line in help_lines)
+        if help_lines:
+            # The first line is the syntax, the rest describe it (their indentation is ours to add).
+            _DEBUG_HELP.append((help_lines[0], [line.strip() for line in help_lines[1:]]))
         return handler
 
     return register
@@ -469,9 +458,9 @@ def debug_command(client: Client, argv: list[bytes]) -> Any:
     return entry[0](client, argv)
 
 
-@debug_subcommand("help", lambda n: n == 2, "HELP", "    Print this help.")
+@debug_subcommand("help", lambda n: n == 2)  # help_reply adds the HELP entry itself
 def debug_help(client: Client, argv: list[bytes]) -> Any:
-    return [SimpleString(line) for line in _DEBUG_HELP_LINES]
+    return help_reply("DEBUG", _DEBUG_HELP)
 
 
 def _atof(data: bytes) -> float:
@@ -774,7 +763,7 @@ def debug_change_repl_id(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@debug_subcommand("log", lambda n: n == 3, "LOG <message>", "    Write <message> to the server log.")
+@debug_subcommand("log", lambda n: n == 3, "LOG <message>", "    Append <message> to the server's log.")
 def debug_log(client: Client, argv: list[bytes]) -> Any:
     log.warning("DEBUG LOG: %s", argv[2].decode(errors="replace"))
     return OK
