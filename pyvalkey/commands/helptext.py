@@ -19,7 +19,7 @@ from pyvalkey.protocol.replies import SimpleString
 __all__ = ["HelpEntry", "help_reply"]
 
 # (syntax line, description line or lines)
-HelpEntry = tuple[str, "str | list[str]"]
+HelpEntry = tuple[str, str | list[str]]
 
 _INDENT = "    "
 
