@@ -42,6 +42,39 @@ def check_dirty(diff, *commands):
         assert after[0] - before[0] == after[1] - before[1], f"{cmd!r}: dirty {before} -> {after}"
 
 
+def hits_misses(client) -> tuple[int, int]:
+    info = client("INFO", "stats").decode()
+    fields = dict(line.split(":", 1) for line in info.split("\r\n") if ":" in line)
+    return int(fields["keyspace_hits"]), int(fields["keyspace_misses"])
+
+
+def test_keyspace_hits_and_misses(diff):
+    """Reads count hits and misses as Valkey's lookupKeyRead does; writes count nothing."""
+    diff("SET", "s", "abc")
+    for cmd in (
+        ("GETBIT", "s", "1"),
+        ("GETBIT", "nokey", "1"),
+        ("SETBIT", "s", "1", "1"),
+        ("SETBIT", "new", "1", "1"),
+        ("BITCOUNT", "s"),
+        ("BITCOUNT", "nokey", "0", "1"),
+        ("BITPOS", "s", "1"),
+        ("BITPOS", "nokey", "0", "0", "1", "BIT"),
+        ("BITOP", "AND", "d", "s", "nokey", "new"),
+        ("BITFIELD", "s", "GET", "u8", "0"),
+        ("BITFIELD", "nokey", "GET", "u8", "0"),
+        ("BITFIELD", "s", "SET", "u8", "0", "1"),
+        ("BITFIELD_RO", "s", "GET", "u8", "0"),
+        ("BITFIELD_RO", "nokey", "GET", "u8", "0"),
+    ):
+        before = (hits_misses(diff.ours), hits_misses(diff.theirs))
+        diff(*cmd)
+        after = (hits_misses(diff.ours), hits_misses(diff.theirs))
+        ours = (after[0][0] - before[0][0], after[0][1] - before[0][1])
+        theirs = (after[1][0] - before[1][0], after[1][1] - before[1][1])
+        assert ours == theirs, f"{cmd!r}: hits/misses {ours} != {theirs}"
+
+
 # -- SETBIT / GETBIT --------------------------------------------------------------------------
 
 
@@ -383,6 +416,9 @@ BITOP = [
     ("LPUSH", "list", "x"),
     ("BITOP", "OR", "list", "a"),
     ("TYPE", "list"),
+    ("LPUSH", "list3", "x"),
+    ("BITOP", "OR", "list3", "nokey"),
+    ("EXISTS", "list3"),
     ("LPUSH", "list2", "x"),
     ("BITOP", "OR", "d", "a", "list2"),
     ("BITOP", "OR", "d", "nokey", "list2"),

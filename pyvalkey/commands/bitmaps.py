@@ -55,9 +55,12 @@ BITFIELD_RO_ERROR = b"ERR BITFIELD_RO only supports the GET subcommand"
 _U64 = (1 << 64) - 1
 _I64_SIGN = 1 << 63
 
-# Large ranges are handled in slices of this many bytes, so a search can stop early and a count
-# never holds a second copy of a huge string as one integer.
+# Large ranges are handled in slices, so a search can stop early and a count never holds a
+# second copy of a huge string as one integer.
 _CHUNK = 1 << 16
+_COUNT_CHUNK = 1 << 20
+_ZEROS = bytes(_CHUNK)
+_ONES = b"\xff" * _CHUNK
 
 
 def _wrap64(value: int) -> int:
@@ -118,12 +121,12 @@ def popcount(data: Any, start: int = 0, end: int | None = None) -> int:
     """Number of set bits in ``data[start:end]`` (bytes-like)."""
     if end is None:
         end = len(data)
-    if end - start <= _CHUNK:
+    if end - start <= _COUNT_CHUNK:
         return int.from_bytes(data[start:end], "big").bit_count()
     total = 0
     with memoryview(data) as view:
-        for pos in range(start, end, _CHUNK):
-            total += int.from_bytes(view[pos : min(end, pos + _CHUNK)], "big").bit_count()
+        for pos in range(start, end, _COUNT_CHUNK):
+            total += int.from_bytes(view[pos : min(end, pos + _COUNT_CHUNK)], "big").bit_count()
     return total
 
 
@@ -132,9 +135,14 @@ def bit_search(data: Any, first: int, last: int, bit: int) -> int:
     inside the data), or -1."""
     last_byte = last >> 3
     pos = first >> 3
+    skip = _ZEROS if bit else _ONES
     with memoryview(data) as view:
         while pos <= last_byte:
             stop = min(last_byte + 1, pos + _CHUNK)
+            if stop - pos == _CHUNK and data.startswith(skip, pos):
+                # Nothing wanted in this whole chunk; a memcmp is far cheaper than converting.
+                pos = stop
+                continue
             width = (stop - pos) * 8
             word = int.from_bytes(view[pos:stop], "big")
             if not bit:
@@ -295,6 +303,33 @@ def bitpos(client: Client, argv: list[bytes]) -> Any:
 _BITOPS = {b"and": 0, b"or": 1, b"xor": 2, b"not": 3}
 
 
+_INVERT = bytes(range(255, -1, -1))
+
+
+def _combine(op: int, sources: list[Any], size: int) -> bytearray:
+    """AND (0), OR (1) or XOR (2) of the sources, each zero-padded on the right to ``size``
+    bytes. Works slice by slice so a huge result never exists as several huge integers."""
+    result = bytearray(size)
+    for pos in range(0, size, _COUNT_CHUNK):
+        stop = min(size, pos + _COUNT_CHUNK)
+        width = stop - pos
+        acc = 0
+        for index, value in enumerate(sources):
+            piece = value[pos:stop]
+            # A short (or exhausted) source reads as zeros past its end.
+            number = int.from_bytes(piece, "big") << (8 * (width - len(piece)))
+            if index == 0:
+                acc = number
+            elif op == 0:
+                acc &= number
+            elif op == 1:
+                acc |= number
+            else:
+                acc ^= number
+        result[pos:stop] = acc.to_bytes(width, "big")
+    return result
+
+
 @command("bitop")
 def bitop(client: Client, argv: list[bytes]) -> Any:
     op = _BITOPS.get(_word(argv[1]))
@@ -314,21 +349,12 @@ def bitop(client: Client, argv: list[bytes]) -> Any:
             db.notify(NOTIFY_GENERIC, b"del", dest)
             db.keyspace.dirty += 1
         return 0
-    # Shorter inputs are zero-padded on the right: shift them up to the full width.
-    first = sources[0]
-    result = int.from_bytes(first, "big") << (8 * (size - len(first)))
     if op == 3:
-        result ^= (1 << (8 * size)) - 1
+        inverted = sources[0].translate(_INVERT)
+        result = inverted if type(inverted) is bytearray else bytearray(inverted)
     else:
-        for value in sources[1:]:
-            number = int.from_bytes(value, "big") << (8 * (size - len(value)))
-            if op == 0:
-                result &= number
-            elif op == 1:
-                result |= number
-            else:
-                result ^= number
-    db.set(dest, bytearray(result.to_bytes(size, "big")))
+        result = _combine(op, sources, size)
+    db.set(dest, result)
     db.notify(NOTIFY_STRING, b"set", dest)
     db.keyspace.dirty += 1
     return size
