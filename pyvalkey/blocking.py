@@ -14,9 +14,10 @@ How a blocking handler uses this module::
 is marked ready; after the current top-level command, the dispatcher calls ``serve_ready``,
 which re-runs each waiting client's command in FIFO order per key, as Valkey re-executes a
 blocked command. If the command finds data it replies and the client is released; if it would
-block again, ``block`` returns ``BLOCK_AGAIN`` and the client keeps its place and deadline. A
-key whose type changed makes the re-run fail with WRONGTYPE, which releases the client with
-that error, as Valkey does.
+block again, ``block`` returns ``BLOCK_AGAIN`` and the client keeps its place and deadline.
+With ``value_type`` a written key only triggers the re-run when it now holds a value of that
+type, so BLPOP keeps waiting when its key is overwritten by a string (as Valkey does); a re-run
+triggered by another of its keys may still meet a wrong-typed key and reply WRONGTYPE.
 
 Inside MULTI/EXEC or a script (``client.deny_blocking``) a blocking command never blocks: it
 gets its timeout reply at once.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pyvalkey.client import Client
+from pyvalkey.commands.helptext import HelpEntry, help_reply
 from pyvalkey.commands.registry import command
 from pyvalkey.errors import ErrorReply, subcommand_syntax_error
 from pyvalkey.protocol.replies import OK
@@ -62,3 +63,18 @@ def function_list(client: Client, argv: list[bytes]) -> Any:
         else:
             raise ErrorReply(b"ERR Unknown argument " + argv[i])
     return [library.describe(with_code) for library in _libraries(client).libraries.values()]
+
+
+_FUNCTION_HELP: list[HelpEntry] = [
+    ("FLUSH [ASYNC|SYNC]", "Remove every loaded function library."),
+    (
+        "LIST [LIBRARYNAME <pattern>] [WITHCODE]",
+        ["Describe the loaded libraries and their functions, optionally only the libraries",
+         "whose name matches <pattern>, and with their source code."],
+    ),
+]
+
+
+@command("function|help")
+def function_help(client: Client, argv: list[bytes]) -> Any:
+    return help_reply("FUNCTION", _FUNCTION_HELP)
