@@ -9,6 +9,7 @@ from pyvalkey.commands import (  # noqa: F401
     config,
     connection,
     hashes,
+    hyperloglog,
     introspection,
     keys,
     lists,
