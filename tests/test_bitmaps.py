@@ -753,3 +753,48 @@ def test_bit_search_and_popcount_helpers():
     assert bit_search(big, 0, len(big) * 8 - 1, 1) == 200_000 * 8 + 7
     assert popcount(big) == 1
     assert popcount(b"\xff" * 300_000, 1, 299_999) == 8 * 299_998
+
+
+def test_queued_replies_keep_their_value(diff):
+    """A value already read inside MULTI must not change when a later bit write mutates the key."""
+    diff("SETBIT", "k", "100", "1")
+    for cmd in (
+        ("MULTI",),
+        ("GET", "k"),
+        ("SETBIT", "k", "0", "1"),
+        ("GET", "k"),
+        ("BITFIELD", "k", "SET", "u8", "8", "255"),
+        ("GET", "k"),
+        ("BITOP", "NOT", "k", "k"),
+        ("GET", "k"),
+        ("SETBIT", "k", "200", "1"),
+        ("EXEC",),
+    ):
+        diff(*cmd)
+
+
+def test_random_mixed_writes(diff):
+    """Bit writes interleaved with APPEND/SETRANGE/SET on the same keys, read back every step."""
+    rnd = random.Random(77)
+    keys = ["a", "b", "c"]
+    for _ in range(300):
+        key = rnd.choice(keys)
+        kind = rnd.randrange(7)
+        if kind == 0:
+            diff("SETBIT", key, rnd.randrange(200), rnd.randrange(2))
+        elif kind == 1:
+            diff("BITFIELD", key, "OVERFLOW", rnd.choice(["WRAP", "SAT", "FAIL"]),
+                 rnd.choice(["SET", "INCRBY"]), _random_type(rnd), rnd.randrange(150), _random_number(rnd))
+        elif kind == 2:
+            diff("APPEND", key, rnd.randbytes(rnd.randrange(5)))
+        elif kind == 3:
+            diff("SETRANGE", key, rnd.randrange(30), rnd.randbytes(rnd.randrange(1, 4)))
+        elif kind == 4:
+            diff("SET", key, rnd.choice(["", "1", "123", "abc", "x" * 50]))
+        elif kind == 5:
+            diff("BITOP", rnd.choice(["AND", "OR", "XOR"]), key, *rnd.sample(keys, rnd.randrange(1, 4)))
+        else:
+            diff("BITOP", "NOT", key, rnd.choice(keys))
+        diff("GET", key)
+        diff("BITCOUNT", key)
+        diff("BITPOS", key, rnd.randrange(2))
