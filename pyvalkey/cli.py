@@ -15,6 +15,7 @@ import sys
 import time
 from typing import Any
 
+from pyvalkey import __version__
 from pyvalkey.config import DIRECTIVES, Config, ConfigError, split_args
 
 VALKEY_VERSION = "9.1.2"
@@ -333,16 +334,15 @@ def main(argv: list[str] | None = None) -> None:
     log = ServerLog(config)
     if config.daemonize:
         _daemonize()
-    log.write(2, "oO0OoO0OoO0Oo Valkey is starting oO0OoO0OoO0Oo")
+    log.write(2, f"pyvalkey {__version__} starting (speaks Valkey {VALKEY_VERSION})")
     log.write(
         2,
-        f"Valkey version={VALKEY_VERSION}, bits=64, commit=00000000, modified=0, pid={os.getpid()}, just started",
+        f"pid={os.getpid()}, python={sys.version.split()[0]}",
     )
     if config.file is None:
         log.write(
             3,
-            "Warning: no config file specified, using the default config. In order to specify a config file use "
-            f"{sys.argv[0] if sys.argv else 'valkey-server'} /path/to/valkey.conf",
+            "No config file given: running with defaults (pass a valkey.conf path as the first argument).",
         )
     else:
         log.write(2, "Configuration loaded")
@@ -404,7 +404,7 @@ def _run(config: Config, loader: Loader, log: ServerLog, pidfile: str) -> None:
                 os.unlink(pidfile)
             except OSError:
                 pass
-    log.write(3, "Valkey is now ready to exit, bye bye...")
+    log.write(3, "pyvalkey stopped.")
 
 
 if __name__ == "__main__":
