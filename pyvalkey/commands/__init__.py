@@ -17,6 +17,7 @@ from pyvalkey.commands import (  # noqa: F401
     scripting,
     server,
     sets,
+    streams,
     strings,
     transactions,
     zsets,
