@@ -7,6 +7,7 @@ EXPIRETIME/PEXPIRETIME, so the comparison does not depend on when each server ra
 
 from __future__ import annotations
 
+import os
 import time
 
 import hypothesis.strategies as st
@@ -124,10 +125,10 @@ def test_strings_and_keys_state_machine(clients) -> None:
     StringsAndKeys.theirs = theirs
     machine = StringsAndKeys.TestCase
     machine.settings = settings(
-        max_examples=40,
+        max_examples=int(os.environ.get("PYVALKEY_EXAMPLES", "40")),
         stateful_step_count=40,
         deadline=None,
         suppress_health_check=list(HealthCheck),
-        derandomize=True,
+        derandomize=not bool(os.environ.get("PYVALKEY_EXPLORE")),
     )
     machine().runTest()
