@@ -51,6 +51,11 @@ def _checked(value: Any) -> Any:
     return value
 
 
+def _as_reply(card: int) -> int:
+    """Valkey sends the unsigned estimate as a signed 64-bit integer."""
+    return card - (1 << 64) if card >= 1 << 63 else card
+
+
 @command("pfadd")
 def pfadd(client: Client, argv: list[bytes]) -> Any:
     db = client.db
@@ -90,7 +95,7 @@ def pfcount(client: Client, argv: list[bytes]) -> Any:
                 continue
             if not hll.merge_into(raw, _checked(value)):
                 raise ErrorReply(CORRUPT)
-        return hll.estimate(raw)
+        return _as_reply(hll.estimate(raw))
     key = argv[1]
     value = db.lookup_read(key)
     if value is None:
@@ -107,7 +112,7 @@ def pfcount(client: Client, argv: list[bytes]) -> Any:
     hll.store_count(buf, card)
     db.signal_modified(key)
     db.keyspace.dirty += 1
-    return card
+    return _as_reply(card)
 
 
 @command("pfmerge")

@@ -81,6 +81,9 @@ _MASK = (1 << 64) - 1
 _M = 0xC6A4A7935BD1E995
 _SEED = 0xADC83B19
 _HIGH = 1 << Q  # stops the zero-run count at Q + 1
+# What x86 llround gives for an estimate out of int64 range (registers no hash can produce);
+# as a cached count it has the stale bit set, so it is never trusted.
+_LLROUND_INVALID = 1 << 63
 _CACHE_STALE = 0x80  # top bit of the header's last cardinality byte
 _CARD = Struct("<Q")
 _BLOCKS = [Struct(f"<{n}Q") for n in range(64)]
@@ -308,7 +311,11 @@ def estimate(raw: Any) -> int:
         z += histogram[j]
         z *= 0.5
     z += m * _sigma(histogram[0] / m)
+    if z == 0.0:
+        return _LLROUND_INVALID  # C divides by zero here: the estimate is infinite
     e = ALPHA_INF * m * m / z
+    if not e < 9.223372036854775807e18:
+        return _LLROUND_INVALID
     # llround: halves go away from zero (e is never negative)
     whole = math.floor(e)
     return int(whole) + (1 if e - whole >= 0.5 else 0)
