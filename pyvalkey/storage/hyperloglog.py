@@ -24,6 +24,13 @@ Whole-register work (counting, merging, converting) goes through a "raw" form, o
 register, built with ``bytes.translate`` on the three interleaved byte streams of the dense
 form, so no Python loop touches every register.
 
+Corrupt values behave as in Valkey (the same replies, and the same bytes after updates that
+succeed before the corruption is met), with one known exception: when a sparse value ends in an
+XZERO opcode cut after its first byte, Valkey reads whatever byte lies past the end of the
+string as its second byte. That is a zero at first, which is what we use, but once Valkey has
+rewritten such an opcode the byte past the end is left over from the rewrite, which a later
+update of the same value would see and we do not.
+
 The estimator is Ertl's improved raw estimator over the register histogram
 ("New cardinality estimation algorithms for HyperLogLog sketches", arXiv:1702.01284), the
 same double arithmetic as Valkey so that counts agree exactly.
@@ -413,9 +420,11 @@ class _Sparse:
     __slots__ = ("covered", "cut_tail", "ops", "size", "starts")
 
     def __init__(self, value: Any) -> None:
+        self._load(value[HEADER_SIZE:])
+
+    def _load(self, data: Any) -> None:
         ops: list[int] = []
         starts: list[int] = []
-        data = value[HEADER_SIZE:]
         end = len(data)
         pos = 0
         first = 0
@@ -436,7 +445,7 @@ class _Sparse:
             first += _span(op)
         self.ops = ops
         self.starts = starts
-        self.size = len(value)  # byte length of the whole value, header included
+        self.size = HEADER_SIZE + end  # byte length of the whole value
         self.covered = first
 
     def encode(self) -> bytes:
@@ -507,11 +516,15 @@ class _Sparse:
         delta = new_len - (2 if op >= 256 else 1)
         if delta > 0 and self.size + delta > max_bytes:
             return 2
-        if self.cut_tail and i == len(ops) - 1:
-            self.cut_tail = False  # the cut opcode is rewritten whole (Valkey would clip it)
+        clip = self.cut_tail and i == len(ops) - 1
         ops[i : i + 1] = new_ops
         starts[i : i + 1] = new_starts
         self.size += delta
+        if clip:
+            # Valkey writes the new opcodes over the cut one as if it had both its bytes, so
+            # the string ends up one byte short of them: the last byte is lost.
+            self.cut_tail = False
+            self._load(self.encode()[:-1])
         self._merge(i)
         return 1
 
@@ -572,11 +585,15 @@ def _sparse_add(buf: bytearray, items: Iterator[Any], hashed: bool, max_bytes: i
             continue
         elif result == -1:
             buf[HEADER_SIZE:] = sparse.encode()
+            if changed:  # each sparse update marks the cache stale at once
+                invalidate(buf)
             return changed, False
         else:  # promote: the register needs a value or room the sparse form cannot give
             raw = sparse.to_raw()
             buf[HEADER_SIZE:] = sparse.encode()
             if raw is None:
+                if changed:
+                    invalidate(buf)
                 return changed, False
             _become_dense(buf, raw)
             _dense_set(buf, index, value)
