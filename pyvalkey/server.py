@@ -226,6 +226,10 @@ class Server:
 
         self.loop = asyncio.get_running_loop()
         self.shutdown_requested = self.loop.create_future()
+        # Persistence: load dir/dbfilename before any client can connect (exits on a bad file).
+        from pyvalkey.commands.persistence import on_server_start
+
+        on_server_start(self)
         self.listeners = await start_listeners(self)
         self._cron_task = self.loop.create_task(self._cron_loop())
 

@@ -13,6 +13,7 @@ from pyvalkey.commands import (  # noqa: F401
     introspection,
     keys,
     lists,
+    persistence,
     pubsub,
     scripting,
     server,

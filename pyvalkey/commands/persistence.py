@@ -1,0 +1,557 @@
+"""RDB persistence at the server level: SAVE, BGSAVE, DUMP, RESTORE, DEBUG RELOAD, save points,
+loading at start-up, the final save at shutdown, and the INFO persistence fields.
+
+State lives in one ``RdbState`` per server (``server.rdb_state``), created on first use; the
+first use also registers the cron job (watching a BGSAVE child, running save points and
+scheduled saves) and the dispatcher pre-check that refuses writes with MISCONF after a failed
+background save (``stop-writes-on-bgsave-error``).
+
+BGSAVE forks: the child serializes its copy-on-write snapshot of the keyspace, writes
+``temp-<pid>.rdb``, fsyncs it, renames it over ``dbfilename`` and leaves with ``os._exit``, so
+none of the parent's asyncio machinery runs in it. SAVE, DEBUG RELOAD and the shutdown save
+write in-process the same way. The dirty counter stays monotonic (the dispatcher compares it
+around each call); "changes since the last save" is ``keyspace.dirty - dirty_at_last_save``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from pyvalkey import info as info_module
+from pyvalkey.commands.parsing import parse_int
+from pyvalkey.commands.registry import command
+from pyvalkey.commands.server import SHUTDOWN_HOOKS, ShutdownOptions, debug_subcommand
+from pyvalkey.errors import ErrorReply, msg
+from pyvalkey.persistence import rdb
+from pyvalkey.protocol.replies import OK, SimpleString
+from pyvalkey.storage.database import NOTIFY_GENERIC
+
+if TYPE_CHECKING:
+    from pyvalkey.client import Client
+    from pyvalkey.server import Server
+
+log = logging.getLogger("pyvalkey")
+
+BGSAVE_IN_PROGRESS = b"ERR Background save already in progress"
+BGSAVE_NOT_RUNNING = b"ERR Background saving is currently not in progress or scheduled"
+GENERIC_ERR = b"ERR"
+DUMP_PAYLOAD_WRONG = b"ERR DUMP payload version or checksum are wrong"
+BAD_DATA_FORMAT = b"ERR Bad data format"
+BUSYKEY = b"BUSYKEY Target key name already exists."
+INVALID_TTL = b"ERR Invalid TTL value, must be >= 0"
+INVALID_IDLETIME = b"ERR Invalid IDLETIME value, must be >= 0"
+INVALID_FREQ = b"ERR Invalid FREQ value, must be >= 0 and <= 255"
+RELOAD_OPTIONS = b"ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+RELOAD_FAILED = b"ERR Error trying to load the RDB dump, check server logs."
+MISCONF = (
+    b"MISCONF Valkey is configured to save RDB snapshots, but it's currently unable to persist to "
+    b"disk. Commands that may modify the data set are disabled, because this instance is "
+    b"configured to report errors during writes if RDB snapshotting fails "
+    b"(stop-writes-on-bgsave-error option). Please check the Valkey logs for details about the "
+    b"RDB error."
+)
+_RETRY_DELAY = 5  # seconds between automatic attempts after a failed background save
+
+
+class RdbState:
+    """Save bookkeeping for one server (Valkey's server.lastsave, child_pid, ... fields)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.child_pid = 0
+        self.child_started = 0.0
+        self.dirty_before_bgsave = 0
+        self.bgsave_scheduled = False
+        self.last_bgsave_ok = True
+        self.last_bgsave_try = 0.0
+        self.last_bgsave_seconds = -1
+        self.saves = 0
+        self.keys_loaded = 0
+        self.keys_expired = 0
+        self.shutdown_saved = False
+        server.cron_jobs.append(self.cron)
+        server.dispatcher.pre_checks.append(self.misconf_check)
+        server.shutdown_hooks.append(self.on_close)
+
+    # -- paths ---------------------------------------------------------------------------------
+
+    def path(self) -> str:
+        return os.path.abspath(self.server.config.dbfilename)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def image(self) -> bytes:
+        server = self.server
+        config = server.config
+        return rdb.dump_file_bytes(
+            server.keyspace.dbs,
+            compress=bool(config.rdbcompression),
+            checksum=bool(config.rdbchecksum),
+            used_memory=info_module.process_rss(),
+        )
+
+    def write_file(self, tag: int) -> None:
+        """Serialize and atomically replace ``dbfilename`` (temp file, fsync, rename, fsync dir)."""
+        target = self.path()
+        directory = os.path.dirname(target) or "."
+        temp = os.path.join(directory, f"temp-{tag}.rdb")
+        data = self.image()
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temp, target)
+        except BaseException:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+            raise
+        try:
+            dir_fd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError:
+            pass
+
+    def save(self) -> bool:
+        """Foreground save (SAVE, DEBUG RELOAD, shutdown)."""
+        self.saves += 1
+        try:
+            self.write_file(os.getpid())
+        except (OSError, rdb.RdbError) as exc:
+            log.warning("Failed saving the DB: %s", exc)
+            return False
+        server = self.server
+        server.dirty_at_last_save = server.keyspace.dirty  # type: ignore[attr-defined]
+        server.lastsave = time.time()  # type: ignore[attr-defined]
+        self.last_bgsave_ok = True
+        log.info("DB saved on disk")
+        return True
+
+    def bgsave(self) -> bool:
+        """Fork a child that writes the file; False if the fork failed."""
+        server = self.server
+        self.saves += 1
+        self.last_bgsave_try = time.time()
+        self.dirty_before_bgsave = server.keyspace.dirty
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            self.last_bgsave_ok = False
+            log.warning("Can't save in background: fork: %s", exc)
+            return False
+        if pid == 0:  # the child: never returns into the event loop
+            code = 1
+            try:
+                self.write_file(os.getpid())
+                code = 0
+            except BaseException:  # noqa: BLE001  (the child must always _exit)
+                code = 1
+            finally:
+                os._exit(code)
+        self.child_pid = pid
+        self.child_started = time.time()
+        log.info("Background saving started by pid %d", pid)
+        return True
+
+    def kill_child(self) -> None:
+        pid = self.child_pid
+        if not pid:
+            return
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+        self.child_pid = 0
+        try:
+            os.unlink(os.path.join(os.path.dirname(self.path()) or ".", f"temp-{pid}.rdb"))
+        except OSError:
+            pass
+
+    def reap(self) -> None:
+        """Check on the BGSAVE child; record its outcome when it has exited."""
+        pid = self.child_pid
+        if not pid:
+            return
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done, status = pid, 1 << 8
+        if done == 0:
+            return
+        self.child_pid = 0
+        self.last_bgsave_seconds = int(time.time() - self.child_started)
+        server = self.server
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            server.dirty_at_last_save = self.dirty_before_bgsave  # type: ignore[attr-defined]
+            server.lastsave = time.time()  # type: ignore[attr-defined]
+            self.last_bgsave_ok = True
+            log.info("Background saving terminated with success")
+        else:
+            self.last_bgsave_ok = False
+            log.warning("Background saving error")
+            try:
+                os.unlink(os.path.join(os.path.dirname(self.path()) or ".", f"temp-{pid}.rdb"))
+            except OSError:
+                pass
+
+    # -- cron ----------------------------------------------------------------------------------
+
+    def cron(self) -> None:
+        self.reap()
+        if self.child_pid:
+            return
+        server = self.server
+        now = time.time()
+        retry_ok = now - self.last_bgsave_try > _RETRY_DELAY or self.last_bgsave_ok
+        if self.bgsave_scheduled and retry_ok:
+            self.bgsave_scheduled = False
+            self.bgsave()
+            return
+        points = server.config.save
+        if not points or not retry_ok:
+            return
+        changes = server.keyspace.dirty - getattr(server, "dirty_at_last_save", 0)
+        since = now - info_module.lastsave(server)
+        for seconds, needed in points:
+            if changes >= needed and since > seconds:
+                log.info("%d changes in %d seconds. Saving...", needed, seconds)
+                self.bgsave()
+                return
+
+    # -- MISCONF -------------------------------------------------------------------------------
+
+    def misconf_check(self, client: Client, cmd: Any, argv: list[bytes]) -> Any:
+        if self.last_bgsave_ok:
+            return None
+        server = self.server
+        config = server.config
+        if not config.stop_writes_on_bgsave_error or not config.save:
+            return None
+        if getattr(server.keyspace, "is_replica", False):
+            return None
+        if cmd.is_write or cmd.name == b"ping":
+            return ErrorReply(MISCONF)
+        return None
+
+    # -- shutdown ------------------------------------------------------------------------------
+
+    def on_close(self) -> None:
+        """Server.close: a signal-initiated stop saves when save points exist (SHUTDOWN did its
+        own save through the SHUTDOWN hook already)."""
+        self.kill_child()
+        if not self.shutdown_saved and self.server.config.save:
+            self.shutdown_saved = True
+            self.save()
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def load(self, merge: bool = False) -> bool:
+        """Load ``dbfilename`` into the (already emptied) keyspace. False on a missing file;
+        raises ``RdbError``/``OSError`` on a bad one."""
+        try:
+            with open(self.path(), "rb") as handle:
+                data = handle.read()
+        except FileNotFoundError:
+            return False
+        server = self.server
+        keyspace = server.keyspace
+        keyspace.refresh_time()
+        limits = rdb.Limits(server.config)
+        if merge:
+            # Load into scratch databases, then let the file's keys win.
+            from pyvalkey.storage.database import Database
+
+            scratch = [Database(i, keyspace) for i in range(len(keyspace.dbs))]
+            result = rdb.load_file_bytes(data, scratch, limits, keyspace.now_ms, not keyspace.is_replica)
+            for db, loaded in zip(keyspace.dbs, scratch):
+                for key, value in loaded.data.items():
+                    db.remove(key)
+                    db.data[key] = value
+                    deadline = loaded.expires.get(key)
+                    if deadline is not None:
+                        db.set_expire(key, deadline)
+        else:
+            result = rdb.load_file_bytes(data, keyspace.dbs, limits, keyspace.now_ms, not keyspace.is_replica)
+        lru = keyspace.lru_clock
+        for db in keyspace.dbs:
+            for key in db.data:
+                db.access[key] = lru
+        _track_field_ttls(server)
+        self.keys_loaded = result.keys
+        self.keys_expired = result.expired
+        if result.empty_keys:
+            log.warning("Done loading RDB, keys loaded: %d, keys expired: %d, empty keys skipped: %d.",
+                        result.keys, result.expired, result.empty_keys)
+        else:
+            log.info("Done loading RDB, keys loaded: %d, keys expired: %d.", result.keys, result.expired)
+        server.dirty_at_last_save = keyspace.dirty  # type: ignore[attr-defined]
+        server.lastsave = time.time()  # type: ignore[attr-defined]
+        return True
+
+
+def _track_field_ttls(server: Server) -> None:
+    """Hashes with field TTLs join the active field-expiry registry (commands/hashes.py)."""
+    from pyvalkey.storage.hashes import HashValue
+
+    registry = None
+    for db in server.keyspace.dbs:
+        for key, value in db.data.items():
+            if type(value) is HashValue and value.expires:
+                if registry is None:
+                    from pyvalkey.commands import hashes as hashes_module
+
+                    registry = getattr(server, "hash_field_expiry", None)
+                    if registry is None:
+                        registry = hashes_module.FieldExpiry(server)
+                        server.hash_field_expiry = registry  # type: ignore[attr-defined]
+                registry.track(db, key, value)
+
+
+def state(server: Server) -> RdbState:
+    current = getattr(server, "rdb_state", None)
+    if current is None:
+        current = RdbState(server)
+        server.rdb_state = current  # type: ignore[attr-defined]
+    return current  # type: ignore[no-any-return]
+
+
+def on_server_start(server: Server) -> None:
+    """Called by Server.start before the listeners open: load dir/dbfilename if it exists.
+    A file that cannot be loaded stops the server, as in Valkey."""
+    current = state(server)
+    started = time.monotonic()
+    try:
+        loaded = current.load()
+    except (rdb.RdbError, OSError) as exc:
+        log.error("Fatal error loading the DB (%s). Exiting.", exc)
+        raise SystemExit(1) from None
+    if loaded:
+        log.info("DB loaded from disk: %.3f seconds", time.monotonic() - started)
+
+
+# -- INFO persistence ------------------------------------------------------------------------------
+
+
+def _info_values(server: Server) -> dict[str, Any]:
+    current = getattr(server, "rdb_state", None)
+    if current is None:
+        return {}
+    return {
+        "rdb_bgsave_in_progress": 1 if current.child_pid else 0,
+        "rdb_last_bgsave_status": "ok" if current.last_bgsave_ok else "err",
+        "rdb_last_bgsave_time_sec": current.last_bgsave_seconds,
+        "rdb_current_bgsave_time_sec": int(time.time() - current.child_started) if current.child_pid else -1,
+        "rdb_saves": current.saves,
+        "rdb_last_load_keys_expired": current.keys_expired,
+        "rdb_last_load_keys_loaded": current.keys_loaded,
+    }
+
+
+info_module.register_values("persistence", _info_values)
+
+
+# -- commands --------------------------------------------------------------------------------------
+
+
+@command("save")
+def save_command(client: Client, argv: list[bytes]) -> Any:
+    current = state(client.server)
+    current.reap()
+    if current.child_pid:
+        raise ErrorReply(BGSAVE_IN_PROGRESS)
+    if not current.save():
+        raise ErrorReply(GENERIC_ERR)
+    return OK
+
+
+@command("bgsave")
+def bgsave_command(client: Client, argv: list[bytes]) -> Any:
+    current = state(client.server)
+    current.reap()
+    schedule = False
+    if len(argv) > 1:
+        option = argv[1].lower()
+        if len(argv) == 2 and option == b"schedule":
+            schedule = True
+        elif len(argv) == 2 and option == b"cancel":
+            if current.child_pid:
+                current.kill_child()
+                return SimpleString(b"Background saving cancelled")
+            if current.bgsave_scheduled:
+                current.bgsave_scheduled = False
+                return SimpleString(b"Scheduled background saving cancelled")
+            raise ErrorReply(BGSAVE_NOT_RUNNING)
+        else:
+            raise ErrorReply(msg.SYNTAX)
+    if current.child_pid:
+        raise ErrorReply(BGSAVE_IN_PROGRESS)
+    if client.multi is not None:  # inside EXEC
+        # Valkey never forks inside EXEC: the save runs from cron right after.
+        current.bgsave_scheduled = True
+        return SimpleString(b"Background saving scheduled")
+    del schedule  # no other child kinds exist here, so SCHEDULE always starts at once
+    if not current.bgsave():
+        raise ErrorReply(GENERIC_ERR)
+    return SimpleString(b"Background saving started")
+
+
+def _shutdown_hook(server: Server, options: ShutdownOptions) -> bytes | None:
+    current = state(server)
+    current.kill_child()
+    current.shutdown_saved = True  # whatever happens, Server.close must not save again
+    if options.wants_save(server) and not current.save():
+        current.shutdown_saved = not options.force
+        return b"Error trying to save the DB"
+    return None
+
+
+SHUTDOWN_HOOKS.append(_shutdown_hook)
+
+
+@debug_subcommand(
+    "reload",
+    lambda n: n >= 2,
+    "RELOAD [option ...]",
+    "Save the RDB on disk and reload it back to memory. Valid <option> values:",
+    "* MERGE: conflicting keys will be loaded from RDB.",
+    "* NOFLUSH: the existing database will not be removed before load, but",
+    "  conflicting keys will generate an exception and kill the server.",
+    "* NOSAVE: the database will be loaded from an existing RDB file.",
+    "Examples:",
+    "* DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+    "  the database.",
+    "* DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+    "  existing RDB file.",
+    "* DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+    "  file to the database.",
+)
+def debug_reload(client: Client, argv: list[bytes]) -> Any:
+    merge = False
+    flush = save = True
+    for option in argv[2:]:
+        word = option.lower()
+        if word == b"merge":
+            merge = True
+        elif word == b"noflush":
+            flush = False
+        elif word == b"nosave":
+            save = False
+        else:
+            raise ErrorReply(RELOAD_OPTIONS)
+    server = client.server
+    current = state(server)
+    if save and not current.save():
+        raise ErrorReply(GENERIC_ERR)
+    keyspace = server.keyspace
+    if flush:
+        for db in keyspace.dbs:
+            db.clear()
+    try:
+        ok = current.load(merge=merge or not flush)
+    except (rdb.RdbError, OSError) as exc:
+        log.warning("DEBUG RELOAD failed: %s", exc)
+        ok = False
+    if not ok:
+        raise ErrorReply(RELOAD_FAILED)
+    log.info("DB reloaded by DEBUG RELOAD")
+    return OK
+
+
+@command("dump")
+def dump_command(client: Client, argv: list[bytes]) -> Any:
+    value = client.db.lookup_read(argv[1])
+    if value is None:
+        return None
+    try:
+        return rdb.create_dump_payload(value, bool(client.server.config.rdbcompression))
+    except rdb.RdbError as exc:
+        raise ErrorReply(b"ERR " + str(exc).encode()) from None
+
+
+@command("restore")
+def restore_command(client: Client, argv: list[bytes]) -> Any:
+    replace = absttl = False
+    idle = freq = -1
+    i = 4
+    n = len(argv)
+    while i < n:
+        option = argv[i].lower()
+        more = n - i - 1
+        if option == b"replace":
+            replace = True
+        elif option == b"absttl":
+            absttl = True
+        elif option == b"idletime" and more >= 1 and freq == -1:
+            idle = _int_arg(argv[i + 1])
+            if idle < 0:
+                raise ErrorReply(INVALID_IDLETIME)
+            i += 1
+        elif option == b"freq" and more >= 1 and idle == -1:
+            freq = _int_arg(argv[i + 1])
+            if freq < 0 or freq > 255:
+                raise ErrorReply(INVALID_FREQ)
+            i += 1
+        else:
+            raise ErrorReply(msg.SYNTAX)
+        i += 1
+    key = argv[1]
+    db = client.db
+    if not replace and db.lookup_write(key) is not None:
+        raise ErrorReply(BUSYKEY)
+    ttl = _int_arg(argv[2])
+    if ttl < 0:
+        raise ErrorReply(INVALID_TTL)
+    payload = argv[3]
+    server = client.server
+    if not rdb.verify_dump_payload(payload, not getattr(server, "skip_checksum_validation", False)):
+        raise ErrorReply(DUMP_PAYLOAD_WRONG)
+    try:
+        value = rdb.decode_dump_payload(payload, rdb.Limits(server.config))
+    except rdb.RdbError:
+        raise ErrorReply(BAD_DATA_FORMAT) from None
+    keyspace = server.keyspace
+    deleted = db.delete(key) if replace else False
+    if ttl and not absttl:
+        ttl += keyspace.now_ms
+    if ttl and ttl <= keyspace.now_ms and not keyspace.is_replica:
+        if deleted:
+            db.notify(NOTIFY_GENERIC, b"del", key)
+            keyspace.dirty += 1
+        return OK
+    db.add(key, value)
+    if ttl:
+        db.set_expire(key, ttl)
+    if idle >= 0:
+        db.access[key] = keyspace.lru_clock - idle
+    if type(value).__name__ == "HashValue" and value.expires:
+        _track_field_ttls_for(client, key, value)
+    db.notify(NOTIFY_GENERIC, b"restore", key)
+    keyspace.dirty += 1
+    return OK
+
+
+def _track_field_ttls_for(client: Client, key: bytes, value: Any) -> None:
+    from pyvalkey.commands import hashes as hashes_module
+
+    hashes_module._registry(client).track(client.db, key, value)
+
+
+def _int_arg(arg: bytes) -> int:
+    number = parse_int(arg)
+    if number is None:
+        raise ErrorReply(msg.NOT_INTEGER)
+    return number

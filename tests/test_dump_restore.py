@@ -1,0 +1,175 @@
+"""DUMP and RESTORE against the oracle: payload bytes, interchange both ways, options, errors."""
+
+from __future__ import annotations
+
+import struct
+import time
+
+import pytest
+
+from pyvalkey.persistence.crc64 import crc64
+
+
+def bulk(reply: bytes) -> bytes:
+    assert reply.startswith(b"$"), reply
+    head, _, rest = reply.partition(b"\r\n")
+    return rest[: int(head[1:])]
+
+
+def fill(client: object) -> None:
+    """One key of every type and encoding."""
+    c = client
+    c("SET", "str", "hello")
+    c("SET", "int", "12345")
+    c("SET", "bigint", "123456789012")
+    c("SET", "neg", "-7")
+    c("SET", "long", "abc" * 200)
+    c("SET", "random", bytes(range(256)) * 3)
+    c("RPUSH", "list", "a", "1", "-5000", "70000", "-9000000", "3000000000", "x" * 100, "01",
+      "9223372036854775807", "-9223372036854775808", "y" * 5000)
+    c("RPUSH", "biglist", *[str(i) for i in range(300)])
+    c("RPUSH", "plainlist", *["z" * 9000 for _ in range(3)])
+    c("SADD", "intset", "1", "2", "-70000")
+    c("SADD", "lpset", "a", "b", "c")
+    c("HSET", "hash", "f", "v", "n", "12")
+    c("ZADD", "zset", "1", "a", "2.5", "b", "-inf", "c", "1e300", "d", "0.1", "e")
+    c("ZADD", "bigzset", *[x for i in range(300) for x in (str(i * 1.5), f"m{i}")])
+    c("SETRANGE", "raw", "0", "rawvalue")
+
+
+DETERMINISTIC = ["str", "int", "bigint", "neg", "long", "random", "list", "biglist", "plainlist",
+                 "intset", "lpset", "hash", "zset", "bigzset", "raw"]
+
+
+def test_dump_bytes_match_valkey(diff: object) -> None:
+    fill(diff.ours)
+    fill(diff.theirs)
+    for key in DETERMINISTIC:
+        diff("DUMP", key)
+    diff("DUMP", "missing")
+
+
+def test_dump_without_compression(diff: object) -> None:
+    try:
+        diff("CONFIG", "SET", "rdbcompression", "no")
+        diff("SET", "long", "abc" * 200)
+        diff("DUMP", "long")
+    finally:
+        diff.both("CONFIG", "SET", "rdbcompression", "yes")
+
+
+def _contents(client: object, key: str) -> tuple[bytes, object]:
+    kind = client("TYPE", key)
+    if kind == b"+string\r\n":
+        return kind, client("GET", key)
+    if kind == b"+list\r\n":
+        return kind, client("LRANGE", key, "0", "-1")
+    if kind == b"+set\r\n":
+        return kind, sorted(client("SMEMBERS", key).split(b"\r\n"))
+    if kind == b"+hash\r\n":
+        return kind, sorted(client("HGETALL", key).split(b"\r\n"))
+    if kind == b"+zset\r\n":
+        return kind, client("ZRANGE", key, "0", "-1", "WITHSCORES")
+    raise AssertionError(kind)
+
+
+def test_interchange_both_ways(diff: object) -> None:
+    """Payloads taken on one server restore on the other, including hashtable encodings."""
+    ours, theirs = diff.ours, diff.theirs
+    for client in (ours, theirs):
+        fill(client)
+        client("SADD", "htset", *[str(i) for i in range(600)], "x")
+        client("HSET", "hthash", *[x for i in range(700) for x in (f"f{i}", f"v{i}")])
+        client("HSET", "ttlhash", "a", "1", "b", "2", "c", "3")
+        client("HPEXPIRE", "ttlhash", "100000", "FIELDS", "2", "a", "c")
+    keys = DETERMINISTIC + ["htset", "hthash", "ttlhash"]
+    for source, target in ((theirs, ours), (ours, theirs)):
+        for key in keys:
+            payload = bulk(source("DUMP", key))
+            assert target("RESTORE", key + ":copy", "0", payload) == b"+OK\r\n", key
+            assert _contents(target, key + ":copy") == _contents(source, key), key
+            # Both servers give a restored value the same encoding.
+            assert source("RESTORE", key + ":self", "0", payload) == b"+OK\r\n", key
+            assert target("OBJECT", "ENCODING", key + ":copy") == source("OBJECT", "ENCODING", key + ":self"), key
+            if key == "ttlhash":  # field TTLs travel with the payload
+                ttls = target("HPTTL", "ttlhash:copy", "FIELDS", "3", "a", "b", "c").split(b"\r\n")
+                assert ttls[2] == b":-1" and 90000 < int(ttls[1][1:]) <= 100000, ttls
+        for client in (ours, theirs):
+            client("DEL", *[key + suffix for key in keys for suffix in (":copy", ":self")])
+
+
+def test_restore_errors(diff: object) -> None:
+    diff("SET", "k", "v")
+    payload = bulk(diff.theirs("DUMP", "k"))
+    diff("RESTORE", "k", "0", payload)  # BUSYKEY
+    diff("RESTORE", "new", "-1", payload)
+    diff("RESTORE", "new", "abc", payload)
+    diff("RESTORE", "new", "0", payload[:-1] + bytes([payload[-1] ^ 1]))
+    diff("RESTORE", "new", "0", b"short")
+    diff("RESTORE", "new", "0", b"")
+    # A newer RDB version than Valkey 9.1 knows, and a foreign (12..79) one.
+    for version in (81, 12):
+        body = payload[:-10] + struct.pack("<H", version)
+        diff("RESTORE", "new", "0", body + struct.pack("<Q", crc64(body)))
+    # Right footer, garbage body.
+    body = b"\x00\xff\xff" + struct.pack("<H", 80)
+    diff("RESTORE", "new", "0", body + struct.pack("<Q", crc64(body)))
+    body = b"\x63abc" + struct.pack("<H", 80)
+    diff("RESTORE", "new", "0", body + struct.pack("<Q", crc64(body)))
+    diff("RESTORE", "new", "0", payload, "BOGUS")
+    diff("RESTORE", "new", "0", payload, "IDLETIME")
+    diff("RESTORE", "new", "0", payload, "IDLETIME", "-1")
+    diff("RESTORE", "new", "0", payload, "IDLETIME", "x")
+    diff("RESTORE", "new", "0", payload, "FREQ", "256")
+    diff("RESTORE", "new", "0", payload, "FREQ", "-1")
+    diff("RESTORE", "new", "0", payload, "IDLETIME", "10", "FREQ", "5")
+    diff("RESTORE", "new", "0", payload, "FREQ", "5", "IDLETIME", "10")
+    diff("EXISTS", "new")
+    diff("DUMP")
+    diff("RESTORE", "a", "0")
+
+
+def test_restore_options(diff: object) -> None:
+    diff("SET", "k", "v")
+    payload = bulk(diff.theirs("DUMP", "k"))
+    diff("RESTORE", "k", "0", payload, "REPLACE")
+    diff("RESTORE", "t", "100000", payload)
+    ttl_ours, ttl_theirs = diff.both("PTTL", "t")
+    assert 99000 < int(ttl_ours[1:-2]) <= 100000 and 99000 < int(ttl_theirs[1:-2]) <= 100000
+    future = str(int(time.time() * 1000) + 500000)
+    diff("RESTORE", "abs", future, payload, "ABSTTL")
+    diff("PEXPIRETIME", "abs")
+    # A deadline in the past: OK, but nothing is stored; with REPLACE the old key goes away.
+    diff("RESTORE", "past", "1", payload, "ABSTTL")
+    diff("EXISTS", "past")
+    diff("RESTORE", "k", "1", payload, "ABSTTL", "REPLACE")
+    diff("EXISTS", "k")
+    diff("RESTORE", "idle", "0", payload, "IDLETIME", "1000")
+    diff("OBJECT", "IDLETIME", "idle")
+    diff("RESTORE", "fr", "0", payload, "FREQ", "100", "replace", "absttl")
+    diff("GET", "fr")
+
+
+def test_restore_keyspace_events_and_dirty(diff: object) -> None:
+    diff("SET", "k", "v")
+    payload = bulk(diff.theirs("DUMP", "k"))
+    ours_before, theirs_before = diff.both("INFO", "persistence")
+
+    def changes(info: bytes) -> int:
+        for line in info.split(b"\r\n"):
+            if line.startswith(b"rdb_changes_since_last_save:"):
+                return int(line.split(b":")[1])
+        raise AssertionError(info)
+
+    diff("RESTORE", "k2", "0", payload)
+    ours_after, theirs_after = diff.both("INFO", "persistence")
+    assert changes(ours_after) - changes(ours_before) == changes(theirs_after) - changes(theirs_before)
+
+
+@pytest.mark.parametrize("protocol", ["2", "3"])
+def test_dump_resp3(diff: object, protocol: str) -> None:
+    if protocol == "3":
+        diff.resp3()
+    diff("SET", "k", "value")
+    diff("DUMP", "k")
+    diff("DUMP", "nokey")
