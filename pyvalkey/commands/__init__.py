@@ -8,6 +8,7 @@ from pyvalkey.commands import (  # noqa: F401
     client,
     config,
     connection,
+    geo,
     hashes,
     hyperloglog,
     introspection,
