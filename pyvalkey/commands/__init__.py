@@ -21,6 +21,7 @@ from pyvalkey.commands import (  # noqa: F401
     sets,
     streams,
     strings,
+    timetravel,
     transactions,
     zsets,
 )
