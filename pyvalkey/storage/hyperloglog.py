@@ -96,6 +96,7 @@ _CARD = Struct("<Q")
 _BLOCKS = [Struct(f"<{n}Q") for n in range(64)]
 
 _MAGIC = b"HYLL"
+_ONE_BYTE = [bytes((b,)) for b in range(256)]
 _EMPTY_SPARSE = (
     _MAGIC + bytes([SPARSE]) + bytes(11) + bytes([0x40 | ((REGISTERS - 1) >> 8), (REGISTERS - 1) & 0xFF])
 )
@@ -225,9 +226,9 @@ def raw_to_dense(raw: Any) -> bytes:
     return bytes(out)
 
 
-def _sparse_into_raw(value: Any, raw: bytearray, use_max: bool) -> bool:
-    """Apply the sparse opcodes of ``value`` to ``raw`` (set, or keep the larger value);
-    False when the opcodes do not cover exactly 16384 registers."""
+def _sparse_into_raw(value: Any, raw: bytearray) -> bool:
+    """Write the sparse opcodes of ``value`` into ``raw`` (all zeros); False when they do not
+    cover exactly 16384 registers."""
     data = bytes(value[HEADER_SIZE:]) + b"\0"  # C reads the terminator after a cut XZERO
     end = len(data) - 1
     pos = 0
@@ -238,12 +239,7 @@ def _sparse_into_raw(value: Any, raw: bytearray, use_max: bool) -> bool:
             run = (op & 3) + 1
             if idx + run > REGISTERS:
                 return False
-            val = ((op >> 2) & 31) + 1
-            if use_max:
-                for i in range(idx, idx + run):
-                    raw[i] = max(raw[i], val)
-            else:
-                raw[idx : idx + run] = bytes((val,)) * run
+            raw[idx : idx + run] = _ONE_BYTE[((op >> 2) & 31) + 1] * run
             pos += 1
         elif op & 0x40:
             run = (((op & 63) << 8) | data[pos + 1]) + 1
@@ -264,16 +260,33 @@ def to_raw(value: Any) -> bytearray | None:
     if value[4] == DENSE:
         return _dense_to_raw(memoryview(value)[HEADER_SIZE:DENSE_SIZE])
     raw = bytearray(REGISTERS)
-    return raw if _sparse_into_raw(value, raw, False) else None
+    return raw if _sparse_into_raw(value, raw) else None
+
+
+def _max_registers(a: Any, b: Any) -> bytes:
+    """Bytewise max of two register arrays (values below 128), computed on big integers: each
+    byte of ``(a | 0x80..) - b`` keeps its top bit exactly where a >= b, with no borrow
+    crossing bytes."""
+    x = int.from_bytes(a, "little")
+    y = int.from_bytes(b, "little")
+    keep_x = (((x | _TOP_BITS) - y) & _TOP_BITS) >> 7
+    keep_x *= 0xFF
+    return ((x & keep_x) | (y & ~keep_x)).to_bytes(REGISTERS, "little")
+
+
+_TOP_BITS = int.from_bytes(b"\x80" * REGISTERS, "little")
 
 
 def merge_into(raw: bytearray, value: Any) -> bool:
     """raw[i] = max(raw[i], register i of ``value``); False if ``value`` is corrupt sparse."""
     if value[4] == DENSE:
         other = _dense_to_raw(memoryview(value)[HEADER_SIZE:DENSE_SIZE])
-        raw[:] = bytes(map(max, raw, other))
-        return True
-    return _sparse_into_raw(value, raw, True)
+    else:
+        other = bytearray(REGISTERS)
+        if not _sparse_into_raw(value, other):
+            return False
+    raw[:] = _max_registers(raw, other)
+    return True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,7 +324,14 @@ def _tau(x: float) -> float:
 
 def estimate(raw: Any) -> int:
     """Cardinality estimate from the registers in raw form."""
-    histogram = [raw.count(v) for v in range(Q + 2)]
+    histogram = [0] * (Q + 2)
+    left = REGISTERS
+    for v in range(Q + 2):  # values are mostly small: stop once every register is counted
+        found = raw.count(_ONE_BYTE[v])
+        histogram[v] = found
+        left -= found
+        if not left:
+            break
     m = float(REGISTERS)
     z = m * _tau((m - histogram[Q + 1]) / m)
     for j in range(Q, 0, -1):
@@ -414,76 +434,90 @@ def _zero_run(length: int) -> int:
     return 0x4000 | (length - 1) if length > SPARSE_ZERO_MAX_LEN else length - 1
 
 
+def _chunk(op: int) -> bytes:
+    return _ONE_BYTE[op] if op < 256 else op.to_bytes(2, "big")
+
+
 class _Sparse:
-    """The opcodes of one sparse value during a command, with Valkey's update algorithm."""
+    """The opcodes of one sparse value during a command, with Valkey's update algorithm.
 
-    __slots__ = ("covered", "cut_tail", "ops", "size", "starts")
+    ``ops`` holds the opcodes, ``starts`` the first register of each, ``chunks`` the bytes of
+    each (joined to rebuild the value without a Python loop).
+    """
 
-    def __init__(self, value: Any) -> None:
-        self._load(value[HEADER_SIZE:])
+    __slots__ = ("chunks", "covered", "cut_tail", "ops", "size", "starts")
+
+    def __init__(self, data: Any) -> None:
+        self._load(data)
 
     def _load(self, data: Any) -> None:
         ops: list[int] = []
         starts: list[int] = []
+        chunks: list[bytes] = []
+        one = _ONE_BYTE
         end = len(data)
         pos = 0
         first = 0
         self.cut_tail = False
         while pos < end:
             op = data[pos]
-            if op & 0x80 or not op & 0x40:
+            if op & 0x80:
+                chunks.append(one[op])
+                span = (op & 3) + 1
                 pos += 1
-            else:
+            elif op & 0x40:
                 if pos + 1 < end:
+                    chunks.append(bytes(data[pos : pos + 2]))
                     op = (op << 8) | data[pos + 1]
                 else:  # an XZERO cut short: C reads the terminating zero byte
+                    chunks.append(one[op])
                     op <<= 8
                     self.cut_tail = True
+                span = (op & 0x3FFF) + 1
                 pos += 2
+            else:
+                chunks.append(one[op])
+                span = op + 1
+                pos += 1
             ops.append(op)
             starts.append(first)
-            first += _span(op)
+            first += span
         self.ops = ops
         self.starts = starts
+        self.chunks = chunks
         self.size = HEADER_SIZE + end  # byte length of the whole value
         self.covered = first
 
     def encode(self) -> bytes:
-        out = bytearray()
-        for op in self.ops:
-            if op >= 256:
-                out.append(op >> 8)
-                out.append(op & 0xFF)
-            else:
-                out.append(op)
-        if self.cut_tail and self.ops and self.ops[-1] >= 256:
-            del out[-1]
-        return bytes(out)
+        return b"".join(self.chunks)
 
     def set(self, index: int, value: int, max_bytes: int) -> int:
         """1 if the register was raised, 0 if not, -1 if corrupt, 2 to promote to dense."""
         if value > SPARSE_VAL_MAX:
             return 2
         ops = self.ops
-        starts = self.starts
         if index >= self.covered:
             return -1
+        starts = self.starts
         i = bisect_right(starts, index) - 1
         op = ops[i]
         first = starts[i]
         if op < 256 and op & 0x80:
-            current = ((op >> 2) & 31) + 1
-            if current >= value:
+            if ((op >> 2) & 31) + 1 >= value:
                 return 0
             run = (op & 3) + 1
             if run == 1:
-                ops[i] = 0x80 | ((value - 1) << 2)
+                op = 0x80 | ((value - 1) << 2)
+                ops[i] = op
+                self.chunks[i] = _ONE_BYTE[op]
                 self._merge(i)
                 return 1
             is_val = True
         else:
             if op == 0:  # a single zero register
-                ops[i] = 0x80 | ((value - 1) << 2)
+                op = 0x80 | ((value - 1) << 2)
+                ops[i] = op
+                self.chunks[i] = _ONE_BYTE[op]
                 self._merge(i)
                 return 1
             is_val = False
@@ -510,20 +544,21 @@ class _Sparse:
             if index != last:
                 new_ops.append(_zero_run(last - index))
                 new_starts.append(index + 1)
+        new_chunks = [_chunk(new_op) for new_op in new_ops]
         new_len = 0
-        for new_op in new_ops:
-            new_len += 2 if new_op >= 256 else 1
+        for chunk in new_chunks:
+            new_len += len(chunk)
         delta = new_len - (2 if op >= 256 else 1)
         if delta > 0 and self.size + delta > max_bytes:
             return 2
         clip = self.cut_tail and i == len(ops) - 1
         ops[i : i + 1] = new_ops
         starts[i : i + 1] = new_starts
+        self.chunks[i : i + 1] = new_chunks
         self.size += delta
         if clip:
             # Valkey writes the new opcodes over the cut one as if it had both its bytes, so
             # the string ends up one byte short of them: the last byte is lost.
-            self.cut_tail = False
             self._load(self.encode()[:-1])
         self._merge(i)
         return 1
@@ -532,7 +567,6 @@ class _Sparse:
         """Join equal neighbouring VAL runs, looking at most five opcodes from the one before
         the change, as Valkey does."""
         ops = self.ops
-        starts = self.starts
         p = i - 1 if i > 0 else 0
         n = len(ops)
         budget = 5
@@ -547,9 +581,12 @@ class _Sparse:
                 if nxt < 256 and nxt & 0x80 and (nxt & 0x7C) == (op & 0x7C):
                     run = (op & 3) + (nxt & 3) + 2
                     if run <= SPARSE_VAL_MAX_LEN:
-                        ops[p] = (op & 0xFC) | (run - 1)
+                        op = (op & 0xFC) | (run - 1)
+                        ops[p] = op
+                        self.chunks[p] = _ONE_BYTE[op]
                         del ops[p + 1]
-                        del starts[p + 1]
+                        del self.starts[p + 1]
+                        del self.chunks[p + 1]
                         n -= 1
                         self.size -= 1
                         continue
@@ -562,8 +599,26 @@ class _Sparse:
         for op, first in zip(self.ops, self.starts):
             if op < 256 and op & 0x80:
                 run = (op & 3) + 1
-                raw[first : first + run] = bytes((((op >> 2) & 31) + 1,)) * run
+                raw[first : first + run] = _ONE_BYTE[((op >> 2) & 31) + 1] * run
         return raw
+
+
+# Decoded sparse values by their register bytes, so that a run of single-element PFADDs on
+# the same key decodes it once. The decoded form depends on nothing but those bytes, so a
+# hit is always right, whichever key or object the bytes came from.
+_DECODED: dict[bytes, _Sparse] = {}
+_DECODED_MAX = 8
+
+
+def _decoded(data: bytes) -> _Sparse:
+    sparse = _DECODED.pop(data, None)
+    return _Sparse(data) if sparse is None else sparse
+
+
+def _remember(data: bytes, sparse: _Sparse) -> None:
+    if len(_DECODED) >= _DECODED_MAX:
+        del _DECODED[next(iter(_DECODED))]
+    _DECODED[data] = sparse
 
 
 def _become_dense(buf: bytearray, raw: Any) -> None:
@@ -574,7 +629,7 @@ def _become_dense(buf: bytearray, raw: Any) -> None:
 
 
 def _sparse_add(buf: bytearray, items: Iterator[Any], hashed: bool, max_bytes: int) -> tuple[int, bool]:
-    sparse = _Sparse(buf)
+    sparse = _decoded(bytes(buf[HEADER_SIZE:]))
     changed = 0
     for item in items:
         index, value = item if hashed else pattern(item)
@@ -603,7 +658,9 @@ def _sparse_add(buf: bytearray, items: Iterator[Any], hashed: bool, max_bytes: i
             else:
                 changed += _dense_add_elements(buf, items)
             return changed, True
-    buf[HEADER_SIZE:] = sparse.encode()
+    data = sparse.encode()
+    buf[HEADER_SIZE:] = data
+    _remember(data, sparse)
     return changed, True
 
 
@@ -627,7 +684,7 @@ def to_dense(buf: bytearray) -> bool:
     if buf[4] == DENSE:
         return True
     raw = bytearray(REGISTERS)
-    if not _sparse_into_raw(buf, raw, False):
+    if not _sparse_into_raw(buf, raw):
         return False
     _become_dense(buf, raw)
     return True
