@@ -505,3 +505,45 @@ def test_pfadd_speed():
 
 def test_selftest(r):
     assert r("PFSELFTEST") == b"+OK\r\n"
+
+
+def _stat(client, name: str) -> int:
+    for line in client("INFO", "stats").decode().split("\r\n"):
+        if line.startswith(name + ":"):
+            return int(line.split(":", 1)[1])
+    raise AssertionError(name)
+
+
+def test_keyspace_hits_and_misses(diff):
+    diff("PFADD", "a", "x")
+    diff("PFADD", "b", "y")
+    for cmd in (
+        ("PFADD", "a", "z"),
+        ("PFADD", "fresh", "z"),
+        ("PFCOUNT", "a"),
+        ("PFCOUNT", "nokey"),
+        ("PFCOUNT", "a", "b", "nokey"),
+        ("PFMERGE", "dest", "a", "nokey"),
+        ("PFMERGE", "a", "b"),
+        ("PFDEBUG", "ENCODING", "a"),
+        ("PFDEBUG", "ENCODING", "nokey"),
+    ):
+        before = [(_stat(c, "keyspace_hits"), _stat(c, "keyspace_misses")) for c in (diff.ours, diff.theirs)]
+        diff(*cmd)
+        after = [(_stat(c, "keyspace_hits"), _stat(c, "keyspace_misses")) for c in (diff.ours, diff.theirs)]
+        ours = (after[0][0] - before[0][0], after[0][1] - before[0][1])
+        theirs = (after[1][0] - before[1][0], after[1][1] - before[1][1])
+        assert ours == theirs, f"{cmd!r}: hits/misses {ours} != {theirs}"
+
+
+def test_object_encoding_of_values_set_by_client(diff):
+    diff("PFADD", "src", "a", "b")
+    value = diff.theirs("GET", "src").split(b"\r\n", 1)[1][:-2]
+    for cmd in ("PFCOUNT", "PFADD", "PFDEBUG"):
+        diff("SET", "k", value)
+        diff("OBJECT", "ENCODING", "k")
+        if cmd == "PFDEBUG":
+            diff("PFDEBUG", "ENCODING", "k")
+        else:
+            diff(cmd, "k")
+        diff("OBJECT", "ENCODING", "k")
