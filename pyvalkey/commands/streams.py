@@ -79,7 +79,6 @@ PLUS_IN_XREADGROUP = (
     b"return an empty result set."
 )
 GT_IN_XREAD = b"ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option."
-LAST_ID_ZERO = b"ERR the stream last element ID is 0-0"
 ENTRIESREAD_RANGE = b"ERR value for ENTRIESREAD must be positive or -1"
 XGROUP_NEEDS_KEY = (
     b"ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use "
@@ -519,7 +518,11 @@ def _deliver(
     out: list[Any] = []
     for entry_id, pairs in stream.range(start, MAX_ID, count):
         if entry_id > group.last_id:
-            if group.entries_read != INVALID_ENTRIES_READ and not stream.has_tombstones_in(entry_id):
+            if (
+                group.entries_read != INVALID_ENTRIES_READ
+                and group.last_id >= stream.first_id
+                and not stream.has_tombstones_in(group.last_id)
+            ):
                 group.entries_read += 1
             elif stream.entries_added:
                 group.entries_read = stream.estimate_entries_read(entry_id)
@@ -627,13 +630,10 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
         elif id_arg == b"+":
             if xreadgroup:
                 raise ErrorReply(PLUS_IN_XREADGROUP)
-            if stream is not None:
-                lowered = _decr(stream.last_id)
-                if lowered is None:
-                    raise ErrorReply(LAST_ID_ZERO)
-                ids.append(lowered)
-            else:
-                ids.append(ZERO_ID)
+            # The entry before the last one: "+" reads the last entry. A stream that never had
+            # an entry (last ID 0-0) has nothing to read, as when the key is missing.
+            lowered = _decr(stream.last_id) if stream is not None else None
+            ids.append(lowered if lowered is not None else ZERO_ID)
         elif id_arg == b">":
             if not xreadgroup:
                 raise ErrorReply(GT_IN_XREAD)

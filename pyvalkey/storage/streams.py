@@ -248,10 +248,9 @@ class StreamValue:
 
     def has_tombstones_in(self, start: StreamID) -> bool:
         """Valkey's check for a deleted entry at or after ``start`` (by the max deleted ID)."""
+        # Valkey 9 no longer treats a tombstone before the first entry as harmless here.
         mdi = self.max_deleted_id
         if not self.entries or mdi == ZERO_ID:
-            return False
-        if self.first_id > mdi:
             return False
         return start <= mdi
 
@@ -262,11 +261,13 @@ class StreamValue:
             return 0
         if not self.entries and entry_id <= self.last_id:
             return self.entries_added
+        mdi = self.max_deleted_id
+        if entry_id != ZERO_ID and entry_id < mdi:
+            return INVALID_ENTRIES_READ  # a deletion lies between the ID and the end
         if entry_id == self.last_id:
             return self.entries_added
         if entry_id > self.last_id:
             return INVALID_ENTRIES_READ
-        mdi = self.max_deleted_id
         if mdi == ZERO_ID or mdi < self.first_id:
             if entry_id < self.first_id:
                 return self.entries_added - len(self.entries)
