@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 from conftest import Differ
+from resp import RawClient
 
 
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
@@ -383,3 +385,46 @@ def test_random_points(d: Differ) -> None:
     d("OBJECT", "ENCODING", "s")
     d("GEOSEARCH", "s", "FROMLONLAT", "0", "0", "BYRADIUS", "9000", "km", "WITHDIST", "COUNT", "10", "ANY")
     d("CONFIG", "SET", "zset-max-listpack-entries", "128")
+
+
+# -- keyspace effects ----------------------------------------------------------------------------
+
+
+def test_keyspace_events_and_dirty_in_process() -> None:
+    """Event names and server.dirty counts as Valkey's geo.c produces them."""
+    from pyvalkey.server import Server
+
+    server = Server()
+    client = server.new_client()
+    keyspace = server.keyspace
+    keyspace.notify_flags = (1 << 15) - 1
+    events: list[bytes] = []
+    keyspace.notify_listeners.append(
+        lambda db, kind, event, key: events.append(event + b":" + key) if event not in (b"new", b"keymiss") else None
+    )
+    dirty_before = keyspace.dirty
+    for args in (
+        "GEOADD g 1 1 a 2 2 b", "GEOADD g 1 1 a", "GEOSEARCHSTORE d g FROMLONLAT 1 1 BYRADIUS 500 km",
+        "GEORADIUS g 1 1 500 km STORE d2", "GEORADIUS g 50 50 1 km STOREDIST d2",
+        "GEOSEARCHSTORE d nokey FROMLONLAT 1 1 BYRADIUS 1 km", "GEOADD g XX 3 3 a",
+        "GEOSEARCHSTORE d nokey FROMLONLAT 1 1 BYRADIUS 1 km",
+    ):  # fmt: skip
+        server.execute(client, [part.encode() for part in args.split()])
+    assert events == [
+        b"zadd:g", b"geosearchstore:d", b"georadiusstore:d2", b"del:d2", b"del:d", b"zadd:g",
+    ]  # fmt: skip
+    assert keyspace.dirty - dirty_before == 2 + 2 + 2 + 1 + 1 + 1
+
+
+def test_large_search_is_fast(r: RawClient) -> None:
+    rng = random.Random(3)
+    started = time.monotonic()
+    for chunk in range(10):
+        args: list[str] = []
+        for i in range(5000):
+            args += [repr(rng.uniform(-10, 10)), repr(rng.uniform(-10, 10)), f"m{chunk}:{i}"]
+        r("GEOADD", "big", *args)
+    reply = r("GEOSEARCH", "big", "FROMLONLAT", "0", "0", "BYRADIUS", "300", "km", "COUNT", "10")
+    assert reply.startswith(b"*10\r\n")
+    assert r("GEOSEARCHSTORE", "dst", "big", "FROMLONLAT", "0", "0", "BYBOX", "500", "500", "km").startswith(b":")
+    assert time.monotonic() - started < 15
