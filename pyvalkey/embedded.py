@@ -264,7 +264,12 @@ class _Core:
         if port is _UNSET:
             port = self.config.port if "port" in self.config.explicit else 0
         self._tcp = port is not None
-        self._requested_port = int(port or 0)
+        try:
+            self._requested_port = int(port or 0)
+        except (TypeError, ValueError):
+            raise EmbeddedServerError(f"port must be a number from 0 to 65535 or None, not {port!r}") from None
+        if not 0 <= self._requested_port <= 65535:
+            raise EmbeddedServerError(f"port must be a number from 0 to 65535 or None, not {port!r}")
         self._host = host
         if unixsocket is True:
             unixsocket = os.path.join(tempfile.gettempdir(), f"pyvalkey-{os.getpid()}-{next(_socket_names)}.sock")

@@ -458,6 +458,7 @@ def _stop_quietly(server: Any) -> None:
 
 
 def _pool_kwargs(server: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    kwargs.pop("single_connection_client", None)  # a client option, not a connection one
     password = getattr(server, "password", None)
     if password and "password" not in kwargs:
         kwargs["password"] = password
@@ -475,11 +476,12 @@ def client(server: Any = None, **kwargs: Any) -> Any:
     """
     import valkey
 
+    single = bool(kwargs.get("single_connection_client", False))
     owned = server is None
     if owned:
         server = new_server()
     pool = valkey.ConnectionPool(connection_class=SocketlessConnection, **_pool_kwargs(server, kwargs))
-    result = valkey.Valkey(connection_pool=pool)
+    result = valkey.Valkey(connection_pool=pool, single_connection_client=single)
     if owned:
         _own_server(result, server)
     return result
@@ -489,13 +491,14 @@ def async_client(server: Any = None, **kwargs: Any) -> Any:
     """A ``valkey.asyncio.Valkey`` without a socket (see ``client``)."""
     import valkey.asyncio
 
+    single = bool(kwargs.get("single_connection_client", False))
     owned = server is None
     if owned:
         server = new_server()
     pool = valkey.asyncio.ConnectionPool(
         connection_class=AsyncSocketlessConnection, **_pool_kwargs(server, kwargs)
     )
-    result = valkey.asyncio.Valkey(connection_pool=pool)
+    result = valkey.asyncio.Valkey(connection_pool=pool, single_connection_client=single)
     if owned:
         _own_server(result, server)
     return result
@@ -506,11 +509,12 @@ def redis_client(server: Any = None, **kwargs: Any) -> Any:
     import redis
 
     sync_class, _ = redis_connection_classes()
+    single = bool(kwargs.get("single_connection_client", False))
     owned = server is None
     if owned:
         server = new_server()
     pool = redis.ConnectionPool(connection_class=sync_class, **_pool_kwargs(server, kwargs))
-    result = redis.Redis(connection_pool=pool)
+    result = redis.Redis(connection_pool=pool, single_connection_client=single)
     if owned:
         _own_server(result, server)
     return result
@@ -521,11 +525,12 @@ def redis_async_client(server: Any = None, **kwargs: Any) -> Any:
     import redis.asyncio
 
     _, async_class = redis_connection_classes()
+    single = bool(kwargs.get("single_connection_client", False))
     owned = server is None
     if owned:
         server = new_server()
     pool = redis.asyncio.ConnectionPool(connection_class=async_class, **_pool_kwargs(server, kwargs))
-    result = redis.asyncio.Redis(connection_pool=pool)
+    result = redis.asyncio.Redis(connection_pool=pool, single_connection_client=single)
     if owned:
         _own_server(result, server)
     return result
