@@ -13,6 +13,7 @@ Replies: distances are bulk strings with four decimals; coordinates are doubles 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pyvalkey.client import Client
@@ -63,7 +64,9 @@ def _distance_text(meters: float) -> bytes:
     """Four decimals, rounded half to even on the scaled value as llrint does."""
     if meters == 0:
         return b"0.0000"
-    scaled = round(meters * 10000.0)
+    scaled_float = meters * 10000.0
+    # llrint answers LLONG_MIN for NaN and for values out of range.
+    scaled = round(scaled_float) if math.isfinite(scaled_float) and abs(scaled_float) < 2.0**63 else -(2**63)
     sign = b"-" if scaled < 0 else b""
     scaled = abs(scaled)
     return b"%s%d.%04d" % (sign, scaled // 10000, scaled % 10000)

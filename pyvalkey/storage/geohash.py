@@ -136,6 +136,15 @@ def geohash_text(score: float) -> bytes:
 # -- distances -------------------------------------------------------------------------------
 
 
+def _cos(x: float) -> float:
+    # C's cos/sin/asin give NaN outside their domain (infinite search sizes get here); Python raises.
+    return math.cos(x) if math.isfinite(x) else math.nan
+
+
+def _asin(x: float) -> float:
+    return math.asin(x) if -1.0 <= x <= 1.0 else math.nan
+
+
 def _lat_distance(lat1: float, lat2: float) -> float:
     return EARTH_RADIUS * abs(lat2 * _D_R - lat1 * _D_R)
 
@@ -151,7 +160,7 @@ def distance(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     lat2r = lat2 * _D_R
     u = math.sin((lat2r - lat1r) / 2)
     a = u * u + math.cos(lat1r) * math.cos(lat2r) * v * v
-    return 2.0 * EARTH_RADIUS * math.asin(math.sqrt(a))
+    return 2.0 * EARTH_RADIUS * _asin(math.sqrt(a))
 
 
 # -- search shapes ---------------------------------------------------------------------------
@@ -228,8 +237,8 @@ class Shape:
             width = self.unit * self.width / 2
         lon, lat = self.lon, self.lat
         lat_delta = (height / EARTH_RADIUS) / _D_R
-        delta_top = (width / EARTH_RADIUS / math.cos((lat + lat_delta) * _D_R)) / _D_R
-        delta_bottom = (width / EARTH_RADIUS / math.cos((lat - lat_delta) * _D_R)) / _D_R
+        delta_top = (width / EARTH_RADIUS / _cos((lat + lat_delta) * _D_R)) / _D_R
+        delta_bottom = (width / EARTH_RADIUS / _cos((lat - lat_delta) * _D_R)) / _D_R
         # The wider edge of the area is the one nearer the equator.
         delta = delta_bottom if lat < 0 else delta_top
         return lon - delta, lat - lat_delta, lon + delta, lat + lat_delta
