@@ -456,6 +456,7 @@ def test_xautoclaim(d: Differ) -> None:
     d("XAUTOCLAIM", "s", "g", "c", "0", "0", "COUNT", "0")
     d("XAUTOCLAIM", "s", "g", "c", "0", "0", "COUNT", "x")
     d("XAUTOCLAIM", "s", "g", "c", "0", "0", "COUNT", "576460752303423488")
+    d("XAUTOCLAIM", "s", "g", "c", "0", "0", "COUNT", "576460752303423487")
     d("XAUTOCLAIM", "s", "g", "c", "0", "0", "COUNT")
     d("XAUTOCLAIM", "s", "g", "c", "0", "0", "FOO")
     d("XAUTOCLAIM", "s", "nogroup", "c", "0", "0")

@@ -19,6 +19,7 @@ answers with the NOGROUP/WRONGTYPE error, as in Valkey.
 
 from __future__ import annotations
 
+import os
 from itertools import islice
 from typing import Any
 
@@ -101,6 +102,16 @@ XAUTOCLAIM_MAX_COUNT = LONG_MAX // 16
 XAUTOCLAIM_NOMEM = b"ERR Insufficient memory, failed allocating transient memory, COUNT too high."
 
 _SPACES = b" \t\n\v\f\r"
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 40
+
+
+_PHYSICAL_MEMORY = _physical_memory()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -367,14 +378,28 @@ def _trim(stream: StreamValue, args: _TrimArgs) -> int:
     return stream.trim(args.maxlen, args.minid, args.approx, args.limit)
 
 
+_NO_OPTIONS = _TrimArgs()
+
+
 @command("xadd")
 def xadd(client: Client, argv: list[bytes]) -> Any:
-    args, idpos = _parse_trim_args(client, argv, True)
+    first = argv[2] if len(argv) > 2 else b""
+    if first == b"*":
+        # The common forms "XADD key * ..." and "XADD key <id> ..." carry no options.
+        args, idpos = _NO_OPTIONS, 2
+    elif first[:1].isdigit():
+        args, idpos = _NO_OPTIONS, 2
+        entry_id, seq_given = _parse_xadd_id(first)
+    else:
+        args, idpos = _parse_trim_args(client, argv, True)
+        entry_id, seq_given = args.entry_id, args.seq_given
     field_pos = idpos + 1
     nvalues = len(argv) - field_pos
     if nvalues < 2 or nvalues % 2:
         raise ErrorReply(msg.WRONG_ARITY % b"xadd")
-    if args.entry_id is not None and args.seq_given and args.entry_id == ZERO_ID:
+    if first == b"*":
+        entry_id = None
+    if entry_id is not None and seq_given and entry_id == ZERO_ID:
         raise ErrorReply(XADD_ID_ZERO)
     db = client.db
     key = argv[1]
@@ -387,12 +412,12 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     if stream.last_id == MAX_ID:
         raise ErrorReply(XADD_EXHAUSTED)
     last = stream.last_id
-    if args.entry_id is None:
+    if entry_id is None:
         new_id = stream.next_auto_id(client.server.keyspace.now_ms)
-    elif args.seq_given:
-        new_id = args.entry_id
+    elif seq_given:
+        new_id = entry_id
     else:
-        ms = args.entry_id[0]
+        ms = entry_id[0]
         if ms == last[0]:
             if last[1] == UINT64_MAX:
                 raise ErrorReply(XADD_ID_TOO_SMALL)
@@ -411,7 +436,7 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     stream.append(new_id, list(pairs), max_bytes, max_entries)
     db.notify(NOTIFY_STREAM, b"xadd", key)
     client.server.keyspace.dirty += 1
-    if _trim(stream, args):
+    if args is not _NO_OPTIONS and _trim(stream, args):
         db.notify(NOTIFY_STREAM, b"xtrim", key)
     db.signal_modified(key)
     return format_id(new_id)
@@ -1102,6 +1127,10 @@ def xautoclaim(client: Client, argv: list[bytes]) -> Any:
     group = stream.group(argv[2]) if stream is not None else None
     if stream is None or group is None:
         raise ErrorReply(NOGROUP_KEY % (key, argv[2]))
+    if count * 16 > _PHYSICAL_MEMORY:
+        # Valkey allocates room for COUNT deleted IDs up front; the allocation fails when it
+        # is larger than the machine can give (the kernel refuses more than RAM + swap).
+        raise ErrorReply(XAUTOCLAIM_NOMEM)
     now = client.server.keyspace.now_ms
     consumer = group.consumers.get(argv[3])
     if consumer is None:
