@@ -818,3 +818,78 @@ def test_large_stream(r: RawClient) -> None:
     assert r("XTRIM", "big", "MINID", "99990") == b":59989\r\n"
     assert r("XLEN", "big") == b":11\r\n"
     assert time.perf_counter() - started < 2.0
+
+
+def test_random_node_layout(diff: Differ) -> None:
+    """Random IDs, field sets, deletions and trims: node boundaries and XINFO counts match."""
+    import random
+
+    rng = random.Random(7)
+    diff("CONFIG", "SET", "stream-node-max-entries", "5")
+    diff("CONFIG", "SET", "stream-node-max-bytes", "300")
+    try:
+        ms = 0
+        added: list[str] = []
+        for step in range(400):
+            ms += rng.choice([0, 1, 1, 255, 256, 65536, 2**24 + 1])
+            entry = f"{ms}-{rng.randrange(0, 3) + step}"
+            if added and entry <= added[-1]:
+                entry = f"{ms}-{step + 10}"
+            fields = rng.choice([["a", "1"], ["a", "12345"], ["b", "x" * rng.randrange(0, 90)], ["a", "1", "c", "-7"]])
+            reply = diff("XADD", "s", entry, *fields)
+            if not reply.startswith(b"-"):
+                added.append(entry)
+            roll = rng.random()
+            if roll < 0.1 and added:
+                diff("XDEL", "s", *rng.sample(added, min(3, len(added))))
+            elif roll < 0.13:
+                diff("XTRIM", "s", "MAXLEN", "~", str(rng.randrange(0, 60)))
+            elif roll < 0.15:
+                diff("XTRIM", "s", "MINID", rng.choice(["~", "="]), rng.choice(added) if added else "0")
+            if step % 25 == 0:
+                diff("XINFO", "STREAM", "s")
+        diff("XINFO", "STREAM", "s")
+        diff("XRANGE", "s", "-", "+")
+    finally:
+        diff("CONFIG", "SET", "stream-node-max-entries", "100")
+        diff("CONFIG", "SET", "stream-node-max-bytes", "4096")
+
+
+def test_random_group_counters(diff: Differ) -> None:
+    """Random group traffic: entries-read, lag and pending summaries match Valkey's."""
+    import random
+
+    rng = random.Random(11)
+    next_ms = 1
+    for _ in range(10):
+        diff("XADD", "s", f"{next_ms}-0", "f", "v")
+        next_ms += 1
+    diff("XGROUP", "CREATE", "s", "g1", "0")
+    diff("XGROUP", "CREATE", "s", "g2", "$")
+    diff("XGROUP", "CREATE", "s", "g3", "3-0", "ENTRIESREAD", "3")
+    groups = ["g1", "g2", "g3"]
+    for _ in range(300):
+        roll = rng.random()
+        group = rng.choice(groups)
+        if roll < 0.3:
+            diff("XADD", "s", f"{next_ms}-0", "f", "v")
+            next_ms += 1
+        elif roll < 0.5:
+            diff("XREADGROUP", "GROUP", group, rng.choice("abc"), "COUNT", str(rng.randrange(1, 4)),
+                 *(["NOACK"] if rng.random() < 0.2 else []), "STREAMS", "s", ">")
+        elif roll < 0.6:
+            diff("XACK", "s", group, *[f"{rng.randrange(1, next_ms)}-0" for _ in range(3)])
+        elif roll < 0.7:
+            diff("XDEL", "s", f"{rng.randrange(1, next_ms)}-0")
+        elif roll < 0.75:
+            diff("XTRIM", "s", "MAXLEN", str(rng.randrange(0, 15)))
+        elif roll < 0.8:
+            diff("XGROUP", "SETID", "s", group, f"{rng.randrange(0, next_ms + 2)}-0",
+                 *(["ENTRIESREAD", str(rng.randrange(-1, next_ms))] if rng.random() < 0.5 else []))
+        elif roll < 0.85:
+            diff("XCLAIM", "s", group, rng.choice("abc"), "0", f"{rng.randrange(1, next_ms)}-0", "JUSTID")
+        elif roll < 0.9:
+            diff("XAUTOCLAIM", "s", group, rng.choice("abc"), "0", "0", "COUNT", "2", "JUSTID")
+        diff("XINFO", "GROUPS", "s")
+        diff("XPENDING", "s", group)
+    diff("XINFO", "STREAM", "s")
