@@ -893,3 +893,25 @@ def test_random_group_counters(diff: Differ) -> None:
         diff("XINFO", "GROUPS", "s")
         diff("XPENDING", "s", group)
     diff("XINFO", "STREAM", "s")
+
+
+def test_rename_unblocks_xreadgroup(pyvalkey_server, oracle_server) -> None:  # type: ignore[no-untyped-def]
+    results = []
+    for admin, waiter in _pair(pyvalkey_server, oracle_server):
+        admin("FLUSHALL")
+        admin("XGROUP", "CREATE", "s{t}", "g", "$", "MKSTREAM")
+        waiter.send(encode_command("XREADGROUP", "GROUP", "g", "A", "BLOCK", "0", "STREAMS", "s{t}", ">"))
+        time.sleep(0.1)
+        admin("XGROUP", "CREATE", "s2{t}", "g", "$", "MKSTREAM")
+        admin("XADD", "s2{t}", "100", "f1", "v1")
+        admin("RENAME", "s2{t}", "s{t}")
+        with_data = waiter.read_reply()
+        waiter.send(encode_command("XREADGROUP", "GROUP", "g", "A", "BLOCK", "0", "STREAMS", "s{t}", ">"))
+        time.sleep(0.1)
+        admin("XADD", "s3{t}", "100", "f1", "v1")
+        admin("RENAME", "s3{t}", "s{t}")
+        nogroup = waiter.read_reply()
+        results.append((with_data, nogroup))
+        admin.close()
+        waiter.close()
+    assert results[0] == results[1]
