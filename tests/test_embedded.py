@@ -230,7 +230,7 @@ def test_forgotten_server_does_not_hang_exit() -> None:
         """
     )
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().isdigit()
     assert "Traceback" not in result.stderr
@@ -264,3 +264,46 @@ def test_async_embedded_server_port_in_use() -> None:
                 await AsyncEmbeddedServer(port=blocker.getsockname()[1]).start()
 
     asyncio.run(main())
+
+
+def test_top_level_name_and_ipv6() -> None:
+    import pyvalkey
+
+    assert pyvalkey.EmbeddedServer is EmbeddedServer
+    try:
+        server = pyvalkey.EmbeddedServer(host="::1").start()
+    except BindError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        assert server.url == f"valkey://[::1]:{server.port}/0"
+        with server.client() as client:
+            assert client.ping() is True
+    finally:
+        server.stop()
+
+
+def test_unittest_example_from_the_docs() -> None:
+    import unittest
+
+    class CacheTests(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls) -> None:
+            cls.server = EmbeddedServer().start()
+            cls.addClassCleanup(cls.server.stop)
+
+        def setUp(self) -> None:
+            self.r = self.server.client()
+            self.r.flushall()
+            self.addCleanup(self.r.close)
+
+        def test_expiry(self) -> None:
+            self.r.set("k", "v", ex=10)
+            self.server.advance_time(10)
+            self.assertIsNone(self.r.get("k"))
+
+    with open(os.devnull, "w") as sink:
+        result = unittest.TextTestRunner(stream=sink, verbosity=0).run(
+            unittest.defaultTestLoader.loadTestsFromTestCase(CacheTests)
+        )
+    assert result.wasSuccessful() and result.testsRun == 1
+    assert not CacheTests.server.running
