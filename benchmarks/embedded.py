@@ -22,7 +22,8 @@ import argparse
 import json
 import statistics
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def _median_ms(samples: list[float]) -> float:
