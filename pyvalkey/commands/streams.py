@@ -734,11 +734,9 @@ def xreadgroup(client: Client, argv: list[bytes]) -> Any:
 
 _XGROUP_HELP: list[HelpEntry] = [
     ("CREATE <key> <groupname> <id|$> [option]", [
-        "Make a consumer group that starts reading after <id> ($: the last entry). Options:",
-        "* MKSTREAM",
-        "  Make an empty stream first when the key is missing.",
-        "* ENTRIESREAD entries_read",
-        "  Initial value of the group's read counter.",
+        "Make a consumer group that starts reading after <id> ($: the last entry).",
+        "MKSTREAM makes an empty stream first when the key is missing;",
+        "ENTRIESREAD <n> sets the initial value of the group's read counter.",
     ]),
     ("CREATECONSUMER <key> <groupname> <consumer>", "Add a consumer to the group."),
     ("DELCONSUMER <key> <groupname> <consumer>", "Drop a consumer and its pending entries."),
