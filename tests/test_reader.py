@@ -7,6 +7,7 @@ twins of these cases live in test_protocol_wire.py.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 
 import pytest
@@ -457,3 +458,32 @@ def test_big_pipeline_in_one_feed(make: Callable[..., PythonRequestReader]) -> N
     count = len(drain(reader))
     assert count == 100_000
     assert reader.buffered() == 0
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("split", [1, 5, 12, 13, 14])
+def test_huge_multibulk_header_then_garbage_fails_fast(make, split: int) -> None:
+    """hiredis walks every slot of a declared array when it abandons a request; a lying header
+    must not reach it (this once stalled the server for seconds)."""
+    data = b"*2147483647\r\nECHO x\r\n"
+    reader = make()
+    started = time.monotonic()
+    with pytest.raises(ProtocolError):
+        for chunk in (data[:split], data[split:]):
+            reader.feed(chunk)
+            while reader.get_command() is not None:
+                pass
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.timeout(10)
+def test_huge_multibulk_header_inside_a_pipeline(make) -> None:
+    reader = make()
+    reader.feed(b"*1\r\n$4\r\nPING\r\nPING\r\n*1\r\n$4\r\nPING\r\n*3000000\r\n$1\r\na\r\n")
+    assert reader.get_command() == [b"PING"]
+    assert reader.get_command() == [b"PING"]
+    assert reader.get_command() == [b"PING"]
+    assert reader.get_command() is None  # waits for the remaining 2999999 arguments
+    reader.feed(b"PING\r\n")
+    with pytest.raises(ProtocolError):
+        reader.get_command()

@@ -18,6 +18,7 @@ the incomplete tail, so ``*1\\r\\n$3000000000\\r\\n`` fails at once, as in Valke
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 __all__ = [
@@ -34,6 +35,12 @@ _INT_MAX = 2**31 - 1
 _UNAUTH_MULTIBULK_MAX = 10
 _UNAUTH_BULK_MAX = 16384
 _COMPACT_THRESHOLD = 64 * 1024
+# A multibulk header announcing a million or more arguments. hiredis sizes its array from the
+# header and walks every slot when it gives up on the request, so a lying header (Valkey
+# accepts counts up to INT_MAX) followed by garbage would stall the server for seconds. Such
+# requests are left to the Python parser, which grows its list with the data that arrives.
+_HUGE_MULTIBULK = re.compile(rb"\*[1-9][0-9]{6,}\r")
+_HEADER_OVERLAP = 24  # bytes of the previous chunk searched again, for a header split in two
 _INVALID_CRLF = "Protocol error: invalid CRLF in request"
 
 
@@ -275,11 +282,19 @@ class HiredisRequestReader(PythonRequestReader):
         self._fast = False  # True while hiredis holds everything from self._boundary on
         self._boundary = 0  # start of the first request hiredis has not returned yet
         self._checked_from = -1  # boundary at which the Python parser's partial state began
+        self._hiredis_held = False  # True once data with a huge multibulk header was kept from hiredis
+        self._python_until = 0  # buffer index before which the Python parser keeps the requests
 
     def feed(self, data: bytes) -> None:
-        self._buf += data
-        if self._fast:
-            self._hiredis.feed(data)
+        buf = self._buf
+        overlap = min(len(buf), _HEADER_OVERLAP)
+        buf += data
+        if self._fast and not self._hiredis_held:
+            if _HUGE_MULTIBULK.search(buf, len(buf) - len(data) - overlap) is not None:
+                # Stop feeding hiredis; get_command hands over to the Python parser.
+                self._hiredis_held = True
+            else:
+                self._hiredis.feed(data)
 
     def _accept(self, args: list[bytes]) -> None:
         """Move the boundary past a request hiredis returned. hiredis skips the two bytes after
@@ -304,15 +319,34 @@ class HiredisRequestReader(PythonRequestReader):
         self._bulk_len = -1
         self._checked_from = -1
 
-    def _enter_fast_mode(self) -> None:
+    def _enter_fast_mode(self) -> bool:
+        """Hand the buffer from ``self._pos`` on to hiredis, unless a huge multibulk header lies
+        ahead: then stay with the Python parser until it has passed that header (searched once
+        per header, so a long mixed pipeline stays linear)."""
+        pos = self._pos
+        if pos < self._python_until:
+            return False
+        found = _HUGE_MULTIBULK.search(self._buf, pos)
+        if found is not None:
+            self._python_until = found.end()
+            return False
+        self._python_until = 0
         self._fast = True
-        self._boundary = self._pos
-        self._hiredis.feed(bytes(self._buf[self._pos :]))
+        self._boundary = pos
+        self._hiredis.feed(bytes(self._buf[pos:]))
+        return True
 
     def _leave_fast_mode(self) -> None:
         self._fast = False
+        self._hiredis_held = False
         self._hiredis = self._new_hiredis()
         self._reset_partial(self._boundary)
+
+    def _compact(self) -> None:
+        before = self._pos
+        super()._compact()
+        if self._python_until:
+            self._python_until = max(self._python_until - (before - self._pos), 0)
 
     def _check_partial(self) -> None:
         """Run the Python parser over the incomplete tail so that Valkey's limits apply before
@@ -329,10 +363,14 @@ class HiredisRequestReader(PythonRequestReader):
     def get_command(self) -> Optional[list[bytes]]:
         if not self._fast:
             args = super().get_command()
-            if self._remaining == 0 and self._pos < len(self._buf) and self._buf[self._pos] == 0x2A:
-                self._enter_fast_mode()
-                if args is None:
-                    return self.get_command()
+            if (
+                self._remaining == 0
+                and self._pos < len(self._buf)
+                and self._buf[self._pos] == 0x2A
+                and self._enter_fast_mode()
+                and args is None
+            ):
+                return self.get_command()
             return args
         try:
             args = self._hiredis.gets()
@@ -340,6 +378,9 @@ class HiredisRequestReader(PythonRequestReader):
             self._leave_fast_mode()
             return super().get_command()
         if args is False:
+            if self._hiredis_held:
+                self._leave_fast_mode()
+                return self.get_command()
             buf = self._buf
             if self._boundary == len(buf):
                 buf.clear()
