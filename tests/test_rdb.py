@@ -303,7 +303,7 @@ def test_check_rdb_accepts_our_file(workdir: str) -> None:
     _pyvalkey_save(workdir)
     tool = os.path.join(workdir, "valkey-check-rdb")
     os.symlink(oracle_binary(), tool)
-    done = subprocess.run([tool, os.path.join(workdir, "ours.rdb")], capture_output=True, timeout=30)
+    done = subprocess.run([tool, os.path.join(workdir, "ours.rdb")], capture_output=True, timeout=30, check=False)
     assert done.returncode == 0, done.stdout
     assert b"RDB looks OK" in done.stdout
 

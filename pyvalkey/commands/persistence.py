@@ -425,19 +425,11 @@ SHUTDOWN_HOOKS.append(_shutdown_hook)
 @debug_subcommand(
     "reload",
     lambda n: n >= 2,
-    "RELOAD [option ...]",
-    "Save the RDB on disk and reload it back to memory. Valid <option> values:",
-    "* MERGE: conflicting keys will be loaded from RDB.",
-    "* NOFLUSH: the existing database will not be removed before load, but",
-    "  conflicting keys will generate an exception and kill the server.",
-    "* NOSAVE: the database will be loaded from an existing RDB file.",
-    "Examples:",
-    "* DEBUG RELOAD: verify that the server is able to persist, flush and reload",
-    "  the database.",
-    "* DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
-    "  existing RDB file.",
-    "* DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
-    "  file to the database.",
+    "RELOAD [MERGE] [NOFLUSH] [NOSAVE]",
+    "Write the dataset to the RDB file, empty memory and read the file back in.",
+    "MERGE: keys read from the file replace keys of the same name in memory.",
+    "NOFLUSH: keep the keys in memory instead of emptying the databases first.",
+    "NOSAVE: skip the write and read whatever RDB file is on disk.",
 )
 def debug_reload(client: Client, argv: list[bytes]) -> Any:
     merge = False
