@@ -19,6 +19,7 @@ from pyvalkey.commands import (  # noqa: F401
     scripting,
     server,
     sets,
+    sort,
     streams,
     strings,
     timetravel,
