@@ -353,7 +353,8 @@ def test_shutdown_stops_the_process() -> None:
         server.stop()
 
 
-def test_shutdown_hook_can_veto() -> None:
+def test_shutdown_hook_can_veto(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)  # SHUTDOWN SAVE really writes dump.rdb (persistence's hook)
     from pyvalkey.commands import server as server_commands
     from pyvalkey.protocol.replies import ErrorReply
     from pyvalkey.server import Server
