@@ -87,6 +87,7 @@ class Client:
         "skip_this_reply",
         "total_net_in",
         "total_net_out",
+        "tracking",
         "transport",
         "user",
         "watched_keys",
@@ -138,6 +139,8 @@ class Client:
         self.pubsub_channels: Any = None
         self.pubsub_patterns: Any = None
         self.pubsub_shard_channels: Any = None
+        # Client-side caching state (pyvalkey.tracking.TrackingState) while tracking is on.
+        self.tracking: Any = None
 
     def select(self, index: int) -> None:
         self.db = self.server.keyspace.dbs[index]

@@ -50,6 +50,10 @@ class Dispatcher:
         self.after_write: list[Callable[[Client, Command, list[bytes]], None]] = []
         # Checks run before the handler, each may return an error reply (loading, OOM, ...).
         self.pre_checks: list[Callable[[Client, Command, list[bytes]], Any]] = []
+        # Called after every executed command (also each one inside EXEC) while MONITOR or
+        # client-side caching is in use (pyvalkey/monitor.py, pyvalkey/tracking.py); None
+        # otherwise, so the hot path pays one attribute check.
+        self.observe: Callable[[Client, Command, list[bytes]], None] | None = None
         # Pub/sub messages queued for clients while a command runs (owned by pyvalkey.pubsub,
         # which sets flush_pushes); flushed after the command so its own reply comes first.
         self.pending_pushes: dict[Any, bytearray] = {}
@@ -167,6 +171,8 @@ class Dispatcher:
         stats.commands_processed += 1
         if elapsed_us >= stats.slowlog_threshold_us >= 0:
             self.server.slowlog.record(client, argv, elapsed_us)
+        if self.observe is not None:  # MONITOR feed, tracked keys (see __init__)
+            self.observe(client, cmd, argv)
         if keyspace.dirty != dirty_before and self.after_write:
             for listener in self.after_write:
                 listener(client, cmd, argv)
