@@ -24,7 +24,7 @@ from pyvalkey.commands.parsing import parse_int
 from pyvalkey.commands.registry import command
 from pyvalkey.errors import ErrorReply, msg
 from pyvalkey.pause import PAUSE_ALL, PAUSE_WRITE, Postponed, pause_state
-from pyvalkey.protocol.replies import NO_REPLY, OK, Verbatim
+from pyvalkey.protocol.replies import NO_REPLY, OK, RespSet, Verbatim
 
 # Our own descriptions; the syntax lines state each subcommand's arguments (see helptext.py).
 _HELP_ENTRIES: list[HelpEntry] = [
@@ -610,3 +610,160 @@ def client_pause(client: Client, argv: list[bytes]) -> Any:
 def client_unpause(client: Client, argv: list[bytes]) -> Any:
     pause_state(client.server).unpause()
     return OK
+
+
+# -- client-side caching (state and invalidation live in pyvalkey/tracking.py) ----------------------
+
+_PREFIX_REQUIRES_BCAST = b"ERR PREFIX option requires BCAST mode to be enabled"
+_BCAST_SWITCH = (
+    b"ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then "
+    b"re-enabling it with a different mode."
+)
+_OPT_BCAST = b"ERR OPTIN and OPTOUT are not compatible with BCAST"
+_OPTIN_AND_OPTOUT = b"ERR You can't specify both OPTIN mode and OPTOUT mode"
+_OPT_SWITCH = (
+    b"ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then "
+    b"re-enabling it with a different mode."
+)
+_ONE_REDIRECT = b"ERR A client can only redirect to a single other client"
+_NO_REDIRECT_TARGET = b"ERR The client ID you want redirect to does not exist"
+_CACHING_NOT_TRACKING = (
+    b"ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled"
+)
+_CACHING_YES = b"ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
+_CACHING_NO = b"ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
+_PREFIX_OVERLAP_EXISTING = (
+    b"ERR Prefix '%s' overlaps with an existing prefix '%s'. Prefixes for a single client must not overlap."
+)
+_PREFIX_OVERLAP_GIVEN = (
+    b"ERR Prefix '%s' overlaps with another provided prefix '%s'. Prefixes for a single client must not overlap."
+)
+
+
+def _c_text(value: bytes) -> bytes:
+    """What a C ``%s`` prints of ``value``: the bytes before the first NUL."""
+    nul = value.find(b"\0")
+    return value if nul < 0 else value[:nul]
+
+
+def _overlap(a: bytes, b: bytes) -> bool:
+    shorter = min(len(a), len(b))
+    return a[:shorter] == b[:shorter]
+
+
+def _check_prefixes(client: Client, prefixes: list[bytes]) -> None:
+    existing = list(client.tracking.prefixes) if client.tracking is not None else []
+    for i, prefix in enumerate(prefixes):
+        for old in existing:
+            if _overlap(old, prefix):
+                raise ErrorReply(_PREFIX_OVERLAP_EXISTING % (_c_text(prefix), _c_text(old)))
+        for other in prefixes[i + 1 :]:
+            if _overlap(prefix, other):
+                raise ErrorReply(_PREFIX_OVERLAP_GIVEN % (_c_text(prefix), _c_text(other)))
+
+
+@command("client|tracking")
+def client_tracking(client: Client, argv: list[bytes]) -> Any:
+    from pyvalkey.tracking import tracking
+
+    redirect = 0
+    bcast = optin = optout = noloop = False
+    prefixes: list[bytes] = []
+    argc = len(argv)
+    j = 3
+    while j < argc:
+        option = argv[j].lower()
+        more = argc - 1 - j
+        if option == b"redirect" and more:
+            j += 1
+            if redirect != 0:
+                raise ErrorReply(_ONE_REDIRECT)
+            value = parse_int(argv[j])
+            if value is None:
+                raise ErrorReply(msg.NOT_INTEGER)
+            redirect = value
+            if redirect not in client.server.clients:
+                raise ErrorReply(_NO_REDIRECT_TARGET)
+        elif option == b"bcast":
+            bcast = True
+        elif option == b"optin":
+            optin = True
+        elif option == b"optout":
+            optout = True
+        elif option == b"noloop":
+            noloop = True
+        elif option == b"prefix" and more:
+            j += 1
+            prefixes.append(argv[j])
+        else:
+            raise ErrorReply(msg.SYNTAX)
+        j += 1
+    mode = argv[2].lower()
+    if mode == b"on":
+        state = client.tracking
+        if not bcast and prefixes:
+            raise ErrorReply(_PREFIX_REQUIRES_BCAST)
+        if state is not None and state.bcast != bcast:
+            raise ErrorReply(_BCAST_SWITCH)
+        if bcast and (optin or optout):
+            raise ErrorReply(_OPT_BCAST)
+        if optin and optout:
+            raise ErrorReply(_OPTIN_AND_OPTOUT)
+        if state is not None and ((optin and state.optout) or (optout and state.optin)):
+            raise ErrorReply(_OPT_SWITCH)
+        if bcast:
+            _check_prefixes(client, prefixes)
+        tracking(client.server).enable(client, redirect, bcast, optin, optout, noloop, prefixes)
+    elif mode == b"off":
+        if client.tracking is not None:
+            tracking(client.server).disable(client)
+    else:
+        raise ErrorReply(msg.SYNTAX)
+    return OK
+
+
+@command("client|caching")
+def client_caching(client: Client, argv: list[bytes]) -> Any:
+    state = client.tracking
+    if state is None:
+        raise ErrorReply(_CACHING_NOT_TRACKING)
+    option = argv[2].lower()
+    if option == b"yes":
+        if not state.optin:
+            raise ErrorReply(_CACHING_YES)
+    elif option == b"no":
+        if not state.optout:
+            raise ErrorReply(_CACHING_NO)
+    else:
+        raise ErrorReply(msg.SYNTAX)
+    state.caching = True
+    return OK
+
+
+@command("client|getredir")
+def client_getredir(client: Client, argv: list[bytes]) -> Any:
+    state = client.tracking
+    return state.redirect if state is not None else -1
+
+
+@command("client|trackinginfo")
+def client_trackinginfo(client: Client, argv: list[bytes]) -> Any:
+    state = client.tracking
+    if state is None:
+        return {b"flags": RespSet([b"off"]), b"redirect": -1, b"prefixes": []}
+    flags = [b"on"]
+    if state.bcast:
+        flags.append(b"bcast")
+    if state.optin:
+        flags.append(b"optin")
+        if state.caching:
+            flags.append(b"caching-yes")
+    if state.optout:
+        flags.append(b"optout")
+        if state.caching:
+            flags.append(b"caching-no")
+    if state.noloop:
+        flags.append(b"noloop")
+    if state.broken_redirect:
+        flags.append(b"broken_redirect")
+    return {b"flags": RespSet(flags), b"redirect": state.redirect, b"prefixes": sorted(state.prefixes)}
