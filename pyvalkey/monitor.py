@@ -38,6 +38,8 @@ MONITOR_FLAG = "monitor"
 _KEYSPACE_ERROR = b"ERR Replica can't interact with the keyspace"
 _DENY_BLOCKING = b"ERR MONITOR isn't allowed for DENY BLOCKING client"
 _REDACTED = b'"(redacted)"'
+# Commands Valkey flags "may replicate" without COMMAND INFO listing the flag.
+_MAY_REPLICATE = frozenset(("publish", "spublish"))
 
 # byte -> its quoted form
 _ESCAPES: list[bytes] = []
@@ -108,7 +110,7 @@ class Monitors:
         if MONITOR_FLAG not in client.flags:
             return None
         flags = cmd.flags
-        if cmd.is_readonly or cmd.is_write or "may_replicate" in flags:
+        if cmd.is_readonly or cmd.is_write or "may_replicate" in flags or cmd.fullname in _MAY_REPLICATE:
             return ErrorReply(_KEYSPACE_ERROR)
         return None
 

@@ -207,7 +207,8 @@ def reset_client(client: Client) -> None:
 
 @command("reset")
 def reset(client: Client, argv: list[bytes]) -> Any:
-    if client.flags & {"replica", "master"}:
+    flags = client.flags
+    if "master" in flags or ("replica" in flags and "monitor" not in flags):  # MONITOR may RESET
         raise ErrorReply(b"ERR can only reset normal client connections")
     reset_client(client)
     return _RESET
