@@ -1,0 +1,273 @@
+"""EVAL / EVALSHA / SCRIPT against the oracle: conversions, errors with line numbers, sandbox."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from resp import RawClient, encode_command
+
+SCRIPTS = [
+    "return 1",
+    "return {1,2,3,'x',{4,5}}",
+    "return {1,2,nil,4}",
+    "return {1.9,-2.9,'a',true,false,{ok='x'},{err='e'}}",
+    "return true",
+    "return false",
+    "return nil",
+    "return 3.99",
+    "return -3.99",
+    "return 1e20",
+    "return 0/0",
+    "return {double=3.5}",
+    "return {big_number='123'}",
+    "return {map={a=1}}",
+    "return {set={a=true}}",
+    "return {verbatim_string={format='txt',string='hi'}}",
+    "return {err='x y'}",
+    "return {err='-x y'}",
+    "return {ok='x\\ny'}",
+    "return redis.error_reply('My Error')",
+    "return redis.error_reply('-My Error')",
+    "return redis.error_reply()",
+    "return redis.status_reply('FINE')",
+    "return redis.status_reply(5)",
+    "return redis.sha1hex('')",
+    "return redis.sha1hex(5)",
+    "return redis.sha1hex()",
+    "return redis.call('set','k','v')",
+    "return redis.call('get','k')",
+    "return redis.call('get','nokey')",
+    "return redis.call('incr','cnt')",
+    "return redis.call('nosuch')",
+    "return redis.call()",
+    "return redis.call({})",
+    "return redis.call('incr','a','b')",
+    "return redis.call('multi')",
+    "return redis.call('eval','return 1',0)",
+    "return redis.call('subscribe','x')",
+    "return redis.call('blpop','nolist',0)",
+    "return redis.pcall('nosuch')",
+    "return redis.pcall('incr','str')",
+    "local e = redis.pcall('incr','str'); return e.err",
+    "return redis.call('incr','str')",
+    "local ok, e = pcall(redis.call, 'nosuch'); return {tostring(ok), type(e), tostring(e)}",
+    "local ok, e = pcall(function() error({err='A b'}) end); return {tostring(ok), type(e)}",
+    "redis.call('set', 'n', 3.5) return redis.call('get', 'n')",
+    "redis.call('set', 'n', 100000000000) return redis.call('get', 'n')",
+    "return redis.call('hgetall', 'h')",
+    "return redis.call('zrange', 'z', 0, -1, 'withscores')",
+    "a=1",
+    "return a",
+    "error('x')",
+    "error({})",
+    "error(nil)",
+    "error(5)",
+    "error({err=5})",
+    "error({err='FOO bar'})",
+    "\n\nlocal x = nil + 1",
+    "local x =",
+    "return print",
+    "return loadfile",
+    "return dofile",
+    "return io",
+    "return debug",
+    "setmetatable(_G, {})",
+    "local g = getmetatable(_G); g.__index = {}",
+    "redis = function() return 1 end",
+    "_G = {}",
+    "redis.call = function() return 1 end",
+    "cjson.encode = function() return 1 end",
+    "rawset(_G, 'x', 1)",
+    "string.x = 1",
+    "getmetatable('').__index = {}",
+    "loadstring('x = 5')()",
+    "return loadstring('return 1')()",
+    "local t = {} for k,v in pairs(_G) do table.insert(t,k) end table.sort(t) return t",
+    "local t = {} for k,v in pairs(redis) do table.insert(t,k) end table.sort(t) return t",
+    "local t = {} for k,v in pairs(os) do table.insert(t,k) end return t",
+    "return _VERSION",
+    "return {KEYS[1], ARGV[1], #KEYS, #ARGV}",
+    "return redis.setresp(4)",
+    "return redis.log(redis.LOG_WARNING, 'from a test')",
+    "return redis.log(99, 'x')",
+    "return redis.log('x')",
+    "return redis.set_repl(redis.REPL_ALL)",
+    "return redis.set_repl(99)",
+    "return redis.replicate_commands()",
+    "return redis.acl_check_cmd('get', 'x')",
+    "return redis.acl_check_cmd('nosuch')",
+    "return {redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL}",
+    "return {redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING}",
+    "return cjson.encode({1,2,{a='x/y'}, 1.5, 1e20, true})",
+    "return cjson.encode({[1]=1,[3]=3})",
+    "return cjson.encode({[1]=1,[30]=3})",
+    "return cjson.encode(function() end)",
+    "return cjson.decode('[1,2,{\"a\":null}]')[3].a == cjson.null",
+    "return cjson.decode('{\"a\":[1,2,\"x\"]}').a",
+    "return cmsgpack.pack({1,2,3}, 'abc', 1.5, -1, 300, {a=1})",
+    "return {cmsgpack.unpack(cmsgpack.pack({1,2,3}, 'abc', -1, 300))}",
+    "return struct.pack('>I2HbB', 1, 2, -3, 4)",
+    "return {struct.unpack('>I2H', struct.pack('>I2H', 1, 2))}",
+    "return bit.tohex(65535, -4)",
+    "return {bit.band(0xffffffff, 5), bit.bor(1, 2), bit.bxor(3, 1), bit.bnot(0)}",
+    "return {bit.lshift(1, 31), bit.rshift(-1, 28), bit.arshift(-256, 4), bit.rol(1, 33), bit.bswap(1)}",
+    "return bit.band('x', 1)",
+    "return redis.call('select', 1)",
+    "redis.call('select', 1); return redis.call('set','x','y')",
+    "#!lua\nreturn 1",
+    "#!lua flags=no-writes\nreturn redis.call('set','a','b')",
+    "#!lua flags=no-writes,allow-oom\nreturn 1",
+    "#!lua flags=bad\nreturn 1",
+    "#!lua name=x\nreturn 1",
+    "#!python\nreturn 1",
+    "#!lua",
+    "return string.format('%d %s %.3f', 5, 'x', 1.5)",
+    "return tostring(1e15) .. ' ' .. tostring(0.1)",
+    "return coroutine.wrap(function() coroutine.yield(7) end)()",
+]
+
+
+@pytest.fixture
+def d(diff):
+    diff("SCRIPT", "FLUSH")
+    diff("SET", "str", "abc")
+    diff("HSET", "h", "f", "v")
+    diff("ZADD", "z", "1.5", "m")
+    return diff
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_eval_conversions_and_errors(d, resp):
+    if resp == 3:
+        d.resp3()
+    for script in SCRIPTS:
+        d("EVAL", script, 1, "key1", "arg1")
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_setresp3_conversions(d, resp):
+    if resp == 3:
+        d.resp3()
+    d("HSET", "h2", "a", "1")
+    d("SADD", "s", "m")
+    for script in [
+        "redis.setresp(3); return redis.call('hgetall', 'h2')",
+        "redis.setresp(3); return redis.call('smembers', 's')",
+        "redis.setresp(3); return redis.call('get', 'nokey')",
+        "redis.setresp(3); return redis.call('zscore', 'z', 'm')",
+        "redis.setresp(3); local r = redis.call('hgetall', 'h2'); return r.map.a",
+        "redis.setresp(3); return redis.call('zscore', 'z', 'm').double",
+        "redis.setresp(3); return true",
+        "redis.setresp(3); return false",
+        "redis.setresp(3); return {map={a=1}}",
+        "redis.setresp(3); return {set={a=true}}",
+        "redis.setresp(3); return {double=1.5}",
+        "redis.setresp(2); return redis.call('hgetall', 'h2')",
+    ]:
+        d("EVAL", script, 0)
+
+
+def test_eval_argument_errors(d):
+    d("EVAL", "return 1", -1)
+    d("EVAL", "return 1", 2, "a")
+    d("EVAL", "return 1", "x")
+    d("EVAL", "return 1")
+    d("EVALSHA", "abc", 0)
+    d("EVALSHA", "0123456789012345678901234567890123456789", 0)
+    d("EVAL_RO", "return redis.call('set','a','b')", 0)
+    d("EVAL_RO", "return redis.call('get','a')", 0)
+    d("EVAL_RO", "#!lua\nreturn 1", 0)
+    d("EVAL_RO", "#!lua flags=no-writes\nreturn 1", 0)
+
+
+def test_script_commands(d):
+    sha = d("SCRIPT", "LOAD", "return ARGV[1]")
+    sha = sha.split(b"\r\n")[1].decode()
+    d("EVALSHA", sha, 0, "hello")
+    d("EVALSHA", sha.upper(), 0, "hello")
+    d("EVALSHA_RO", sha, 0, "hello")
+    d("SCRIPT", "EXISTS", sha, "abc", sha.upper())
+    d("SCRIPT", "SHOW", sha)
+    d("SCRIPT", "SHOW", "abc")
+    d("SCRIPT", "LOAD", "return")
+    d("SCRIPT", "LOAD", "local x =")
+    d("SCRIPT", "LOAD", "#!lua flags=bad\nreturn 1")
+    d("SCRIPT", "KILL")
+    d("SCRIPT", "FLUSH", "x")
+    d("SCRIPT", "FLUSH", "ASYNC")
+    d("SCRIPT", "FLUSH", "a", "b")
+    d("SCRIPT", "EXISTS", sha)
+    d("EVALSHA", sha, 0, "x")
+    d("SCRIPT", "FLUSH")
+    d("SCRIPT", "NOSUCH")
+    d("EVAL", "return 1", 0)
+    d("SCRIPT", "EXISTS", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db")
+
+
+def test_eval_in_multi_and_watch(d):
+    d("MULTI")
+    d("EVAL", "return redis.call('incr', KEYS[1])", 1, "c")
+    d("EVAL", "return redis.call('nosuch')", 0)
+    d("EXEC")
+    d("GET", "c")
+
+
+def test_select_inside_script_keeps_caller_db(d):
+    d("EVAL", "redis.call('select', 2); redis.call('set', 'x', 'in2')", 0)
+    d("GET", "x")
+    d("SELECT", "2")
+    d("GET", "x")
+
+
+def test_math_random_sequence(diff):
+    # both servers start their generator from the same fixed state; once a script has used it, the
+    # sequences only agree when seeded
+    diff("EVAL", "math.randomseed(42); return {math.random(1000), math.random(1, 10), tostring(math.random())}", 0)
+
+
+def test_busy_script_and_script_kill(pyvalkey_server, oracle_server):
+    for port in (pyvalkey_server.port, oracle_server.port):
+        admin = RawClient(port)
+        admin("CONFIG", "SET", "busy-reply-threshold", "100")
+        other = RawClient(port)
+        assert other("PING") == b"+PONG\r\n"  # accepted before the script starts (see scripting/busy.py)
+        runner = socket.create_connection(("127.0.0.1", port))
+        runner.sendall(encode_command("EVAL", "local i = 0 while true do i = i + 1 end", 0))
+        time.sleep(0.3)
+        assert other("PING") == (
+            b"-BUSY Valkey is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+        )
+        assert other("FUNCTION", "KILL").startswith(b"-BUSY")
+        assert other("SCRIPT", "KILL") == b"+OK\r\n"
+        runner.settimeout(5)
+        reply = runner.recv(1000)
+        assert reply == b"-ERR Script killed by user with SCRIPT KILL. script: on @user_script:1.\r\n", reply
+        assert other("PING") == b"+PONG\r\n"
+        assert other("SCRIPT", "KILL") == b"-NOTBUSY No scripts in execution right now.\r\n"
+        admin("CONFIG", "SET", "busy-reply-threshold", "5000")
+        runner.close()
+        other.close()
+        admin.close()
+
+
+def test_busy_script_that_wrote_is_unkillable(pyvalkey_server, oracle_server):
+    for port in (pyvalkey_server.port, oracle_server.port):
+        admin = RawClient(port)
+        admin("CONFIG", "SET", "busy-reply-threshold", "100")
+        runner = socket.create_connection(("127.0.0.1", port))
+        script = "redis.call('set', 'w', '1') local s = os.clock() while os.clock() - s < 1 do end return 'done'"
+        other = RawClient(port)
+        assert other("PING") == b"+PONG\r\n"  # accepted before the script starts (see scripting/busy.py)
+        runner.sendall(encode_command("EVAL", script, 0))
+        time.sleep(0.3)
+        reply = other("SCRIPT", "KILL")
+        assert reply.startswith(b"-UNKILLABLE Sorry the script already executed write commands"), (port, pyvalkey_server.port, reply)
+        runner.settimeout(5)
+        assert runner.recv(1000) == b"$4\r\ndone\r\n"
+        admin("CONFIG", "SET", "busy-reply-threshold", "5000")
+        admin("DEL", "w")
+        runner.close()
+        other.close()
+        admin.close()
