@@ -282,5 +282,7 @@ class Blocking:
                 if reply is BLOCK_AGAIN:
                     del client.out[out_before:]
                     continue
+                if dispatcher.propagator.unit:
+                    dispatcher.propagator.end_unit()
                 self._forget(client, state)
                 self._resume(client)

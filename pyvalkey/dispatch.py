@@ -5,7 +5,7 @@
 queueing, pub/sub context), then the handler. A handler returns a reply value or raises
 ``ErrorReply``; any other exception becomes an ``-ERR`` reply and a log line, never a dropped
 connection. Side effects that follow a write (propagation to AOF and replicas) fan out from here
-through ``after_write`` listeners, not from handlers.
+through the propagator (pyvalkey/propagation.py), not from handlers.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ class Dispatcher:
         self.server = server
         self.keyspace = server.keyspace
         self.stats = server.stats
-        # (client, command, argv, dirty_before) listeners run after a command changed data.
-        self.after_write: list[Callable[[Client, Command, list[bytes]], None]] = []
+        # Writes go to the AOF and to replicas through the propagator (pyvalkey/propagation.py).
+        self.propagator = server.propagator
         # Checks run before the handler, each may return an error reply (loading, OOM, ...).
         self.pre_checks: list[Callable[[Client, Command, list[bytes]], Any]] = []
         # Called after every executed command (also each one inside EXEC) while MONITOR or
@@ -139,6 +139,8 @@ class Dispatcher:
                     self.reject(client, error, cmd)
                     return
         self.call(client, cmd, argv)
+        if self.propagator.unit:
+            self.propagator.end_unit()
         if self.blocking.ready:
             self.blocking.serve_ready()
         if self.pending_pushes:  # pub/sub deliveries: after this command's reply
@@ -150,6 +152,10 @@ class Dispatcher:
         keyspace.now_ms = self.clock_ms()
         keyspace.no_touch = client.no_touch
         dirty_before = keyspace.dirty
+        propagator = self.propagator
+        calls_before = propagator.calls
+        if propagator.active:
+            propagator.calls = calls_before + 1
         if cmd.blocking:
             # kept so that the command can be re-run when a key it waits on is written
             client.current_command = cmd
@@ -173,9 +179,11 @@ class Dispatcher:
             self.server.slowlog.record(client, argv, elapsed_us)
         if self.observe is not None:  # MONITOR feed, tracked keys (see __init__)
             self.observe(client, cmd, argv)
-        if keyspace.dirty != dirty_before and self.after_write:
-            for listener in self.after_write:
-                listener(client, cmd, argv)
+        propagator = self.propagator
+        if propagator.active:
+            propagator.record(
+                client.db.index, argv, keyspace.dirty != dirty_before, propagator.calls > calls_before + 1
+            )
         is_error = isinstance(reply, ErrorReply)
         if is_error:
             cmd.failed_calls += 1

@@ -22,6 +22,7 @@ from pyvalkey.client import Client
 from pyvalkey.clock import Clock
 from pyvalkey.config import Config
 from pyvalkey.dispatch import Dispatcher
+from pyvalkey.propagation import Propagator
 from pyvalkey.storage.database import Keyspace
 
 log = logging.getLogger("pyvalkey")
@@ -148,6 +149,7 @@ class Server:
         self.start_monotonic = time.monotonic()
         self.executable = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
         self.version = __version__
+        self.propagator = Propagator(self)
         self.blocking = Blocking(self)
         self.cron_jobs.append(self.blocking.check_deadlines)
         self.dispatcher = Dispatcher(self)

@@ -127,6 +127,8 @@ def _delete_as_expired(client: Client, db: Database, key: bytes) -> None:
     db.delete(key)
     client.server.keyspace.dirty += 1
     db.notify(NOTIFY_GENERIC, b"del", key)
+    propagator = client.server.propagator
+    propagator.rewrite([propagator.lazy_expire_command, key])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,6 +263,9 @@ def _set_generic(
     if expire is not None:
         db.set_expire(key, deadline)
         db.notify(NOTIFY_GENERIC, b"expire", key)
+        if not flags & F_PXAT:
+            # Replicas and the AOF get the absolute deadline, never a relative one.
+            client.server.propagator.rewrite([b"SET", key, value, b"PXAT", b"%d" % deadline])
     return old if want_old else ok_reply
 
 
@@ -334,10 +339,12 @@ def getex(client: Client, argv: list[bytes]) -> Any:
         db.signal_modified(key)
         db.notify(NOTIFY_GENERIC, b"expire", key)
         keyspace.dirty += 1
+        client.server.propagator.rewrite([b"PEXPIREAT", key, b"%d" % deadline])
     elif flags & F_PERSIST and db.persist(key):
         db.signal_modified(key)
         db.notify(NOTIFY_GENERIC, b"persist", key)
         keyspace.dirty += 1
+        client.server.propagator.rewrite([b"PERSIST", key])
     return value
 
 
@@ -349,6 +356,7 @@ def getdel(client: Client, argv: list[bytes]) -> Any:
     if value is not None and db.delete(key):
         db.notify(NOTIFY_GENERIC, b"del", key)
         db.keyspace.dirty += 1
+        client.server.propagator.rewrite([b"DEL", key])
     return value
 
 
