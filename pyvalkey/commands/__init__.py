@@ -17,6 +17,7 @@ from pyvalkey.commands import (  # noqa: F401
     keys,
     lists,
     persistence,
+    replication,
     pubsub,
     scripting,
     server,
