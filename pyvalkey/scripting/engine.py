@@ -186,6 +186,18 @@ class Engine:
         self._new_table = self.api.new_table
         self._script_client: Client | None = None
 
+    def close(self) -> None:
+        """Forget the Lua state. The state holds our bound methods and we hold Lua objects: left
+        to the cycle collector, lupa objects could outlive their closed state (a crash), so every
+        reference to a Lua object is dropped here and the state is freed by reference counting."""
+        libs.unbind(self)
+        for name in (
+            "api", "_compile", "_compile_library", "_run_eval", "_run_function", "_run_loader",
+            "_start_hook", "_stop_hook", "_table_from", "_new_table",
+        ):
+            setattr(self, name, None)
+        self.lua = None  # type: ignore[assignment]
+
     # -- compiling -------------------------------------------------------------------------------
 
     def compile(self, body: bytes, chunk_name: bytes = b"@user_script") -> Any:
@@ -196,10 +208,10 @@ class Engine:
         return result
 
     def compile_library(self, body: bytes) -> Any:
-        result = self._compile_library(body)
-        if isinstance(result, tuple):
-            raise ErrorReply(b"ERR Error compiling function: " + _text(result[1]))
-        return result
+        func, extra = self._compile_library(body)
+        if func is None:
+            raise ErrorReply(b"ERR Error compiling function: " + _text(extra))
+        return func, extra
 
     # -- running ---------------------------------------------------------------------------------
 

@@ -644,3 +644,13 @@ def bind(api: Any, engine: Engine) -> None:
     json_lib.null = api.null
     json_lib.table = api.new_table
     pack.table = api.new_table
+    engine.lib_states = (json_lib, pack)
+
+
+def unbind(engine: Engine) -> None:
+    """Drop the libraries' references to Lua objects (see ``Engine.close``)."""
+    for state in getattr(engine, "lib_states", ()):
+        state.table = lambda: None
+        if isinstance(state, _Json):
+            state.null = None
+    engine.lib_states = ()

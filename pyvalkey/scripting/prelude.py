@@ -288,6 +288,7 @@ api.globals = globals
 -- The environment FUNCTION LOAD runs a library's body in: only registration and logging.
 local loader = {register_function = py.register_function}
 add_common(loader)
+raw_setmt(loader, {__index = missing})
 local load_globals = {server = protect(loader)}
 load_globals.redis = load_globals.server
 raw_setmt(load_globals, {__index = missing, __newindex = readonly})
@@ -301,11 +302,20 @@ function api.compile(body, name)
   return f
 end
 
+-- A library's functions see the environment their chunk ran in: while the body runs it offers
+-- only the loading API, afterwards (finish_library) the full runtime globals.
 function api.compile_library(body)
   local f, e = raw_loadstring(body, '@user_function')
   if not f then return nil, e end
-  raw_setfenv(f, api.load_env)
-  return f
+  local meta = {__index = api.load_env, __newindex = readonly, __metatable = false}
+  local lib_env = raw_setmt({}, meta)
+  real_of[lib_env] = globals
+  raw_setfenv(f, lib_env)
+  return f, meta
+end
+
+function api.finish_library(meta)
+  meta.__index = env
 end
 
 local function first(ok, v) return ok, v end

@@ -55,20 +55,20 @@ class Library:
         self.code = code
         self.functions: dict[bytes, Function] = {}
 
-    def describe(self, with_code: bool) -> list[Any]:
+    def describe(self, with_code: bool) -> dict[bytes, Any]:
         from pyvalkey.protocol.replies import RespSet, SimpleString
 
         functions = [
-            [
-                b"name", f.name,
-                b"description", f.description,
-                b"flags", RespSet(SimpleString(flag) for flag in f.flags),
-            ]
+            {
+                b"name": f.name,
+                b"description": f.description,
+                b"flags": RespSet(SimpleString(flag) for flag in f.flags),
+            }
             for f in self.functions.values()
         ]
-        entry: list[Any] = [b"library_name", self.name, b"engine", b"LUA", b"functions", functions]
+        entry: dict[bytes, Any] = {b"library_name": self.name, b"engine": b"LUA", b"functions": functions}
         if with_code:
-            entry += [b"library_code", self.code]
+            entry[b"library_code"] = self.code
         return entry
 
 
@@ -183,6 +183,7 @@ class ScriptingState:
     def flush_scripts(self) -> None:
         self.scripts.clear()
         if self._eval_engine is not None and self._eval_engine.run_ctx is None:
+            self._eval_engine.close()
             self._eval_engine = None
 
     def run_script(self, client: Client, script: Script, keys: list[bytes], args: list[bytes], ro: bool) -> Any:
@@ -212,7 +213,7 @@ class ScriptingState:
     def _build_library(self, name: bytes, code: bytes) -> Library:
         engine = self.function_engine
         newline = code.find(b"\n")
-        func = engine.compile_library(code[newline:] if newline >= 0 else b"")
+        func, lib_env = engine.compile_library(code[newline:] if newline >= 0 else b"")
         library = Library(name, code)
         registration = _Registration(engine, library)
         engine.loading = registration
@@ -230,6 +231,7 @@ class ScriptingState:
             raise ErrorReply(b"ERR Error registering functions: " + message)
         if not library.functions:
             raise ErrorReply(b"ERR No functions registered")
+        engine.api.finish_library(lib_env)
         return library
 
     def _install(self, library: Library) -> None:
@@ -251,6 +253,7 @@ class ScriptingState:
         self.libraries.clear()
         self.functions.clear()
         if self._function_engine is not None and self._function_engine.run_ctx is None:
+            self._function_engine.close()
             self._function_engine = None
 
     def restore_libraries(self, codes: list[bytes], policy: bytes) -> None:
