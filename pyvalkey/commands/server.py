@@ -14,6 +14,7 @@ which would describe our interpreter rather than the data.
 
 from __future__ import annotations
 
+import decimal
 import hashlib
 import logging
 import math
@@ -652,14 +653,32 @@ def _mix_digest(digest: bytearray, data: bytes) -> None:
     digest[:] = hashlib.sha1(bytes(digest)).digest()
 
 
-def _as_bytes(item: Any) -> bytes:
-    if isinstance(item, (bytes, bytearray)):
-        return bytes(item)
-    if isinstance(item, float):
-        from pyvalkey.protocol.writer import format_double
-
-        return format_double(item)
-    return str(item).encode()
+def _fpconv_text(value: float) -> bytes:
+    """A double as Valkey's fpconv_dtoa writes it (used by DEBUG DIGEST for scores): the
+    shortest digits, plain up to a few zeros, else scientific (``-3e+10``); replies format
+    doubles differently (see pyvalkey.protocol.writer.format_double)."""
+    if value != value:
+        return b"nan"
+    if value in (math.inf, -math.inf):
+        return b"inf" if value > 0 else b"-inf"
+    negative = math.copysign(1.0, value) < 0
+    sign = "-" if negative else ""
+    if value == 0:
+        return (sign + "0").encode()
+    _, digit_tuple, K = decimal.Decimal(repr(abs(value))).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    count = len(digits)
+    exponent = abs(K + count - 1)
+    if K >= 0 and exponent < count + 7:
+        return (sign + digits + "0" * K).encode()
+    if K < 0 and (K > -7 or exponent < 4):
+        offset = count + K
+        if offset <= 0:
+            return (sign + "0." + "0" * -offset + digits).encode()
+        return (sign + digits[:offset] + "." + digits[offset:]).encode()
+    count = min(count, 18 - negative)
+    mantissa = digits[0] + ("." + digits[1:count] if count > 1 else "")
+    return (f"{sign}{mantissa}e{'-' if K + count - 1 < 0 else '+'}{exponent}").encode()
 
 
 def dataset_digest(server: Server) -> bytes:
@@ -682,24 +701,37 @@ def _chain(start: bytearray, db: Any, key: bytes, value: Any) -> bytearray:
     if isinstance(kind, str):
         kind = kind.encode()
     _mix_digest(digest, struct.pack(">I", _TYPE_CODES.get(kind, 5)))
-    custom = getattr(value, "digest", None)
     if isinstance(value, (bytes, bytearray)):
         _mix_digest(digest, bytes(value))
-    elif callable(custom):
-        _xor_digest(digest, custom())
     elif kind == b"list":
-        for element in value:
-            _mix_digest(digest, _as_bytes(element))
+        for element in value.items:
+            _mix_digest(digest, element)
     elif kind == b"set":
-        for element in value:
-            _xor_digest(digest, _as_bytes(element))
-    elif kind in (b"hash", b"zset"):
-        _, pairs = _sample_elements(value)
-        for pair in pairs:
+        for member in value.members:
+            _xor_digest(digest, member)
+    elif kind == b"hash":
+        for field, item in value.data.items():
             element = bytearray(20)
-            for part in pair if isinstance(pair, tuple) else (pair,):
-                _mix_digest(element, _as_bytes(part))
+            _mix_digest(element, field)
+            _mix_digest(element, item)
             _xor_digest(digest, bytes(element))
+    elif kind == b"zset":
+        for score, member in value:
+            element = bytearray(20)
+            _mix_digest(element, member)
+            _mix_digest(element, _fpconv_text(score))
+            _xor_digest(digest, bytes(element))
+    elif kind == b"stream":
+        # Valkey digests the stream's raw listpack nodes; ours covers the same content (entries,
+        # last ID, groups) in our own layout, so it is stable but not Valkey's value.
+        for entry_id in value.ids[value._head :]:
+            _mix_digest(digest, repr(entry_id).encode())
+            for part in value.entries[entry_id]:
+                _mix_digest(digest, part)
+        _mix_digest(digest, repr(value.last_id).encode())
+        for name, group in sorted((value.groups or {}).items()):
+            _mix_digest(digest, name)
+            _mix_digest(digest, repr(group.last_id).encode())
     else:
         _mix_digest(digest, repr(value).encode())
     if key in db.expires:
