@@ -915,10 +915,11 @@ def decode_dump_payload(payload: bytes, limits: Limits) -> Any:
 class LoadResult:
     """What a file load found, for INFO and the log."""
 
-    __slots__ = ("aux", "empty_keys", "expired", "functions", "keys", "version")
+    __slots__ = ("aux", "empty_keys", "end", "expired", "functions", "keys", "version")
 
     def __init__(self) -> None:
         self.version = 0
+        self.end = 0  # offset just past the RDB image (an AOF preamble's command tail starts there)
         self.aux: dict[bytes, bytes] = {}
         self.keys = 0
         self.expired = 0
@@ -1022,6 +1023,7 @@ def load_file_bytes(
         expected = _U64.unpack(footer)[0]
         if check_crc and expected != 0 and expected != crc64(memoryview(data)[: src.pos - 8]):
             raise RdbError("Wrong RDB checksum. Aborting now.")
+    result.end = src.pos
     return result
 
 
