@@ -28,6 +28,7 @@ import itertools
 import math
 import struct
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -38,6 +39,7 @@ from pyvalkey.protocol.writer import format_double
 from pyvalkey.storage.hashes import HashValue
 from pyvalkey.storage.lists import ListValue, Node, entry_size
 from pyvalkey.storage.sets import HASHTABLE, INTSET, LISTPACK, SetValue
+from pyvalkey.storage.streams import Consumer, ConsumerGroup, Nack, StreamValue, _int_size, _Node
 from pyvalkey.storage.zsets import ZSetValue
 
 __all__ = [
@@ -608,10 +610,170 @@ def decode_value(kind: int, src: _Input, limits: Limits, now_ms: int | None = No
                 raise RdbError(f"unknown quicklist container {container}")
         return _build_list_nodes(nodes, limits)
     if kind in (T_STREAM_LISTPACKS, T_STREAM_LISTPACKS_2, T_STREAM_LISTPACKS_3):
-        raise RdbError("stream values are not supported by this server")
+        return _read_stream(kind, src)
     if kind in (T_MODULE_PRE_GA, T_MODULE_2):
         raise RdbError("module values are not supported by this server (no modules are loaded)")
     raise RdbError(f"unknown value type {kind}")
+
+
+# -- streams -----------------------------------------------------------------------------------
+
+_STREAM_DELETED = 1  # entry flag: a tombstone
+_STREAM_SAMEFIELDS = 2  # entry flag: the node's primary field names, values only
+_U64_MASK = 2**64 - 1
+_RAW_ID = struct.Struct(">QQ")
+
+
+def _lp_int(item: bytes) -> int:
+    try:
+        return int(item)
+    except ValueError:
+        raise RdbError("stream listpack holds text where a number belongs") from None
+
+
+def _read_stream_node(primary: tuple[int, int], blob: bytes, stream: StreamValue) -> None:
+    """Unpack one node listpack into ``stream`` (live entries) and its node model."""
+    items = listpack_entries(blob)
+    if not items:
+        raise RdbError("Empty listpack inside stream")
+    n = len(items)
+    if n < 4:
+        raise RdbError("stream node primary entry is truncated")
+    live = _lp_int(items[0])
+    deleted = _lp_int(items[1])
+    nfields = _lp_int(items[2])
+    pos = 3 + nfields
+    if nfields < 0 or pos >= n or items[pos] != b"0":
+        raise RdbError("stream node primary entry is malformed")
+    fields = tuple(items[3:pos])
+    pos += 1
+    ids = stream.ids
+    entries = stream.entries
+    base_ms, base_seq = primary
+    seen_live = seen_deleted = 0
+    last = primary
+    previous: tuple[int, int] | None = None
+    while pos < n:
+        if pos + 3 > n:
+            raise RdbError("stream entry is truncated")
+        flags = _lp_int(items[pos])
+        entry_id = ((base_ms + _lp_int(items[pos + 1])) & _U64_MASK, (base_seq + _lp_int(items[pos + 2])) & _U64_MASK)
+        pos += 3
+        if flags & _STREAM_SAMEFIELDS:
+            count = len(fields)
+            end = pos + count
+            if end >= n:
+                raise RdbError("stream entry is truncated")
+            pairs = [x for pair in zip(fields, items[pos:end]) for x in pair]
+            expected = count + 3
+        else:
+            count = _lp_int(items[pos])
+            end = pos + 1 + 2 * count
+            if count < 0 or end >= n:
+                raise RdbError("stream entry is truncated")
+            pairs = items[pos + 1 : end]
+            expected = 2 * count + 4
+        if _lp_int(items[end]) != expected:
+            raise RdbError("stream entry back-count is wrong")
+        pos = end + 1
+        if entry_id < primary or (previous is not None and entry_id <= previous):
+            raise RdbError("stream entry IDs are out of order")
+        previous = last = entry_id
+        if flags & _STREAM_DELETED:
+            seen_deleted += 1
+            continue
+        seen_live += 1
+        ids.append(entry_id)
+        entries[entry_id] = pairs
+    if seen_live != live or seen_deleted != deleted:
+        raise RdbError("stream node counters disagree with its entries")
+    if not live:
+        raise RdbError("stream node without live entries")
+    node = _Node(primary, fields)
+    node.live = live
+    node.deleted = deleted
+    node.last_id = last
+    node.size = len(blob) - _int_size(live) - _int_size(deleted)
+    stream.nodes.append(node)
+    stream.node_keys.append(primary)
+
+
+def _read_id(src: _Input) -> tuple[int, int]:
+    return src.plain_length(), src.plain_length()
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _read_stream(kind: int, src: _Input) -> StreamValue:
+    stream = StreamValue()
+    for _ in range(src.plain_length()):
+        key = src.string()
+        if len(key) != 16:
+            raise RdbError("Stream node key entry is not the size of a stream ID")
+        primary = _RAW_ID.unpack(key)
+        if stream.node_keys and primary <= stream.node_keys[-1]:
+            raise RdbError("Listpack re-added with existing key")
+        if stream.ids and primary <= stream.ids[-1]:
+            raise RdbError("stream nodes overlap")
+        _read_stream_node(primary, src.string(), stream)
+    length = src.plain_length()
+    if length != len(stream.entries):
+        raise RdbError("Stream length inconsistent with rax entries")
+    stream.last_id = _read_id(src)
+    if stream.ids and stream.ids[-1] > stream.last_id:
+        raise RdbError("stream last ID is below its entries")
+    if kind >= T_STREAM_LISTPACKS_2:
+        stream.first_id = _read_id(src)
+        stream.max_deleted_id = _read_id(src)
+        stream.entries_added = src.plain_length()
+    else:
+        # Older files know nothing of these: every entry counts as added, no tombstones.
+        stream.first_id = stream.ids[0] if stream.ids else (0, 0)
+        stream.entries_added = length
+    group_count = src.plain_length()
+    if group_count:
+        stream.groups = {}
+    for _ in range(group_count):
+        name = src.string()
+        last_id = _read_id(src)
+        if kind >= T_STREAM_LISTPACKS_2:
+            entries_read = _signed(src.plain_length())
+        else:
+            entries_read = stream.estimate_entries_read(last_id)
+        if name in stream.groups:  # type: ignore[operator]
+            raise RdbError("Duplicated consumer group name")
+        group = ConsumerGroup(last_id, entries_read)
+        stream.groups[name] = group  # type: ignore[index]
+        pel = group.pel
+        for _ in range(src.plain_length()):
+            entry_id = _RAW_ID.unpack(src.read(16))
+            if entry_id in pel:
+                raise RdbError("Duplicated global PEL entry loading stream consumer group")
+            delivered = src.ms_time()
+            pel[entry_id] = Nack(None, delivered, src.plain_length())
+        for _ in range(src.plain_length()):
+            cname = src.string()
+            if cname in group.consumers:
+                raise RdbError("Duplicate stream consumer detected.")
+            consumer = Consumer(cname, src.ms_time())
+            consumer.active_time = src.ms_time() if kind >= T_STREAM_LISTPACKS_3 else consumer.seen_time
+            group.consumers[cname] = consumer
+            for _ in range(src.plain_length()):
+                entry_id = _RAW_ID.unpack(src.read(16))
+                nack = pel.get(entry_id)
+                if nack is None:
+                    raise RdbError("Consumer entry not found in group global PEL")
+                if entry_id in consumer.pel or nack.consumer is not None:
+                    raise RdbError("Duplicated consumer PEL entry loading a stream consumer group")
+                nack.consumer = consumer
+                consumer.pel[entry_id] = nack
+        for nack in pel.values():
+            if nack.consumer is None:
+                # The rest of the server assumes every pending entry has an owner.
+                raise RdbError("Stream CG PEL entry without consumer")
+    return stream
 
 
 def _build_ttl_hash(triples: list[tuple[bytes, bytes, int]], now_ms: int | None) -> HashValue:
@@ -800,6 +962,8 @@ def value_rdb_type(value: Any) -> int:
         return T_HASH_2 if value.expires else T_HASH
     if kind is ZSetValue:
         return T_ZSET_LISTPACK if value.listpack else T_ZSET_2
+    if kind is StreamValue:
+        return T_STREAM_LISTPACKS_3
     raise RdbError("cannot serialize a value of type {}".format(getattr(value, "TYPE_NAME", b"?").decode()))
 
 
@@ -862,8 +1026,65 @@ def _write_value(value: Any, kind: int, out: _Output) -> None:
         for score, member in reversed(value.sl):
             out.string(member)
             out.buf += pack(score)
+    elif kind == T_STREAM_LISTPACKS_3:
+        _write_stream(value, out)
     else:
         raise RdbError(f"cannot serialize RDB type {kind}")
+
+
+def _write_stream(value: StreamValue, out: _Output) -> None:
+    ids = value.ids
+    head = value._head
+    entries = value.entries
+    nodes = value.nodes
+    keys = value.node_keys
+    out.length(len(nodes))
+    for index, node in enumerate(nodes):
+        lo = bisect_left(ids, node.primary_id, head)
+        hi = bisect_left(ids, keys[index + 1], lo) if index + 1 < len(nodes) else len(ids)
+        base_ms, base_seq = node.primary_id
+        fields = node.fields
+        nfields = len(fields)
+        # Deleted entries are not kept here, so the node is written without its tombstones.
+        items: list[bytes] = [b"%d" % (hi - lo), b"0", b"%d" % nfields, *fields, b"0"]
+        for position in range(lo, hi):
+            entry_id = ids[position]
+            pairs = entries[entry_id]
+            ms = _signed((entry_id[0] - base_ms) & _U64_MASK)
+            seq = _signed((entry_id[1] - base_seq) & _U64_MASK)
+            count = len(pairs) // 2
+            if count == nfields and tuple(pairs[0::2]) == fields:
+                items += (b"2", b"%d" % ms, b"%d" % seq, *pairs[1::2], b"%d" % (count + 3))
+            else:
+                items += (b"0", b"%d" % ms, b"%d" % seq, b"%d" % count, *pairs, b"%d" % (2 * count + 4))
+        out.string(_RAW_ID.pack(*node.primary_id))
+        out.string(encode_listpack(items))
+    out.length(len(entries))
+    for part in (*value.last_id, *value.first_id, *value.max_deleted_id):
+        out.length(part)
+    out.length(value.entries_added)
+    groups = value.sorted_groups()
+    out.length(len(groups))
+    buf = out.buf
+    for name, group in groups:
+        out.string(name)
+        out.length(group.last_id[0])
+        out.length(group.last_id[1])
+        out.length(group.entries_read & _U64_MASK)
+        out.length(len(group.pel))
+        for entry_id, nack in group.pel.items():
+            buf += _RAW_ID.pack(*entry_id)
+            buf += _I64.pack(nack.delivery_time)
+            out.length(nack.delivery_count)
+        consumers = group.sorted_consumers()
+        out.length(len(consumers))
+        for consumer in consumers:
+            out.string(consumer.name)
+            buf += _I64.pack(consumer.seen_time)
+            buf += _I64.pack(consumer.active_time)
+            out.length(len(consumer.pel))
+            for entry_id in consumer.pel:
+                buf += _RAW_ID.pack(*entry_id)
 
 
 def encode_value(value: Any, compress: bool = True) -> tuple[int, bytes]:
