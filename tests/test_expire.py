@@ -77,8 +77,13 @@ def test_expire_flags(d):
     d("EXPIRE", "a", "400", "LT")
     d("EXPIRE", "a", "50", "lt")
     d("TTL", "a")
+    # An equal deadline is not "greater": set one absolute deadline, then ask for the same one
+    # (relative seconds would depend on how many ms passed on each server between commands).
+    d("PEXPIREAT", "a", FUTURE_MS)
+    d("PEXPIREAT", "a", FUTURE_MS, "xx", "gt")
+    d("PEXPIREAT", "a", FUTURE_MS, "lt")
+    d("EXPIRE", "a", "60", "xx", "LT")
     d("EXPIRE", "a", "50", "xx", "gt")
-    d("EXPIRE", "a", "60", "xx", "GT")
     d("TTL", "a")
     d("PERSIST", "a")
     d("EXPIRE", "a", "-1", "GT")
