@@ -230,6 +230,19 @@ class Blocking:
         if isinstance(state, BlockedOnKeys):
             self._forget(client, state)
 
+    # Added by the streams work (INFO clients): Valkey's total_blocking_keys and
+    # total_blocking_keys_on_nokey. A waiter without ``value_type`` (XREADGROUP) is woken by any
+    # change of its key, deletion included: that is Valkey's "unblock on missing key" kind.
+    def key_counts(self) -> tuple[int, int]:
+        on_nokey = 0
+        for queue in self.waiting.values():
+            for waiter in queue:
+                state = waiter.blocked
+                if isinstance(state, BlockedOnKeys) and state.value_type is None:
+                    on_nokey += 1
+                    break
+        return len(self.waiting), on_nokey
+
     # -- waking --------------------------------------------------------------------------------
 
     def _listen(self, on: bool) -> None:

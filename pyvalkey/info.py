@@ -323,6 +323,7 @@ def section_clients(server: Server) -> Fields:
         max_in = max(max_in, buffered)
         max_out = max(max_out, len(client.out))
     paused = server.paused
+    blocking_keys = server.blocking.key_counts()
     fields: Fields = [
         ("connected_clients", connected),
         ("cluster_connections", 0),
@@ -335,8 +336,9 @@ def section_clients(server: Server) -> Fields:
         ("watching_clients", 0),
         ("clients_in_timeout_table", 0),
         ("total_watched_keys", 0),
-        ("total_blocking_keys", 0),
-        ("total_blocking_keys_on_nokey", 0),
+        # (streams work) keys waited on, and those with a waiter woken by deletion (XREADGROUP)
+        ("total_blocking_keys", blocking_keys[0]),
+        ("total_blocking_keys_on_nokey", blocking_keys[1]),
         ("paused_reason", getattr(paused, "reason", "none") if paused is not None else "none"),
         ("paused_actions", getattr(paused, "actions", "none") if paused is not None else "none"),
         ("paused_timeout_milliseconds", getattr(paused, "remaining_ms", 0) if paused is not None else 0),
@@ -449,7 +451,8 @@ def section_persistence(server: Server) -> Fields:
         ("module_fork_last_cow_size", 0),
         ("slot_migration_fork_in_progress", 0),
     ]
-    return _apply_providers("persistence", server, fields)
+    # aof_current_size ... only while AOF is on (commands/aof.py registers them).
+    return _apply_providers("persistence", server, fields) + _extra_lines("persistence", server)
 
 
 def section_stats(server: Server) -> Fields:

@@ -915,3 +915,154 @@ def test_rename_unblocks_xreadgroup(pyvalkey_server, oracle_server) -> None:  # 
         admin.close()
         waiter.close()
     assert results[0] == results[1]
+
+
+# -- what replicas are sent ------------------------------------------------------------------------
+
+_CLOCKS = re.compile(rb"^\d{12,}(-\d+)?$")
+
+
+def _feed(server, script, blocked_script=()):  # type: ignore[no-untyped-def]
+    """Run ``script`` and return the replication stream it produced, clocks and generated IDs
+    masked; also checks that every XADD propagated the ID it replied."""
+    from test_replication_stream import StreamReader
+
+    admin = RawClient(server.port)
+    admin("FLUSHALL")
+    admin("CONFIG", "SET", "repl-ping-replica-period", "3600")
+    reader = StreamReader(server.port)
+    time.sleep(0.05)
+    replies = []
+    for args in script:
+        if args[0] == "BLOCKED":
+            waiter = RawClient(server.port)
+            waiter.send(encode_command(*args[1:]))
+            time.sleep(0.1)
+            replies.append(waiter)
+        else:
+            replies.append(admin(*args))
+    for waiter in replies:
+        if isinstance(waiter, RawClient):
+            waiter.read_reply()
+            waiter.close()
+    admin("SET", "end-marker", "1")
+    commands = []
+    while True:
+        argv = reader.command()
+        if argv == [b"SET", b"end-marker", b"1"]:
+            break
+        if argv[0].upper() not in (b"PING", b"SELECT"):
+            commands.append(argv)
+    reader.close()
+    admin.close()
+    generated = [r[r.index(b"\r\n") + 2 : -2] for r in replies if isinstance(r, bytes) and r[:1] == b"$"]
+    added = [argv for argv in commands if argv[0] == b"XADD"]
+    for argv in added:
+        assert any(arg in generated for arg in argv[2:]) or b"*" not in argv
+    return [[b"<T>" if _CLOCKS.match(arg) else arg for arg in argv] for argv in commands]
+
+
+def _both_feeds(pyvalkey_server, oracle_server, script):  # type: ignore[no-untyped-def]
+    ours = _feed(pyvalkey_server, script)
+    theirs = _feed(oracle_server, script)
+    assert ours == theirs
+    return ours
+
+
+def test_propagation_xadd_xtrim(pyvalkey_server, oracle_server) -> None:  # type: ignore[no-untyped-def]
+    feed = _both_feeds(pyvalkey_server, oracle_server, [
+        ("XADD", "s", "*", "a", "1"),
+        ("XADD", "s", "5-*", "a", "1"),
+        ("XADD", "s", "5-*", "a", "1"),
+        ("XADD", "s", "MAXLEN", "~", "1", "*", "b", "2"),
+        ("XADD", "s", "MAXLEN", "=", "2", "*", "b", "2"),
+        ("XADD", "s", "MINID", "~", "0", "*", "b", "2"),
+        ("XADD", "s", "MAXLEN", "~", "0", "LIMIT", "1", "*", "b", "1"),
+        ("XADD", "s", "NOMKSTREAM", "*", "b", "1"),
+        ("XADD", "n", "NOMKSTREAM", "*", "b", "1"),  # nothing happens: nothing sent
+        ("XTRIM", "s", "MAXLEN", "~", "1"),  # nothing trimmed: nothing sent
+        ("XTRIM", "s", "MAXLEN", "1"),
+        ("XTRIM", "s", "MINID", "~", "99999999999999"),  # empties the stream
+        ("CONFIG", "SET", "stream-node-max-entries", "2"),
+        *[("XADD", "t", f"{i}-1", "f", "v") for i in range(1, 8)],
+        ("XTRIM", "t", "MAXLEN", "~", "3"),
+        ("XTRIM", "t", "MINID", "~", "6"),
+        ("XADD", "t", "MINID", "~", "7", "8-1", "f", "v"),
+        ("CONFIG", "SET", "stream-node-max-entries", "100"),
+    ])
+    assert [b"XTRIM", b"t", b"MAXLEN", b"=", b"3"] in feed
+
+
+def test_propagation_consumer_groups(pyvalkey_server, oracle_server) -> None:  # type: ignore[no-untyped-def]
+    feed = _both_feeds(pyvalkey_server, oracle_server, [
+        *[("XADD", "s", f"{i}-0", "a", str(i)) for i in range(1, 6)],
+        ("XGROUP", "CREATE", "s", "g", "0"),
+        ("XREADGROUP", "GROUP", "g", "alice", "COUNT", "2", "STREAMS", "s", ">"),
+        ("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", "0"),  # history: nothing sent
+        ("XREADGROUP", "GROUP", "g", "alice", "NOACK", "COUNT", "1", "STREAMS", "s", ">"),
+        ("XREADGROUP", "GROUP", "g", "newbie", "NOACK", "COUNT", "1", "STREAMS", "s", ">"),
+        ("XREADGROUP", "GROUP", "g", "quiet", "NOACK", "STREAMS", "s", "0"),
+        ("XCLAIM", "s", "g", "bob", "0", "1-0", "2"),
+        ("XCLAIM", "s", "g", "bob", "0", "1-0", "JUSTID"),
+        ("XCLAIM", "s", "g", "carol", "0", "1-0", "LASTID", "4-5", "RETRYCOUNT", "7"),
+        ("XCLAIM", "s", "g", "carol", "0", "9-0", "LASTID", "9-5"),
+        ("XCLAIM", "s", "g", "carol", "100000", "1-0"),
+        ("XCLAIM", "s", "g", "carol", "0", "5-0", "FORCE", "TIME", "1000"),
+        ("XDEL", "s", "2-0"),
+        ("XCLAIM", "s", "g", "dave", "0", "2-0"),  # deleted entry: its pending entry goes
+        ("XREADGROUP", "GROUP", "g", "erin", "COUNT", "1", "STREAMS", "s", ">"),
+        ("XREADGROUP", "GROUP", "g", "bob", "STREAMS", "s", "0"),
+        ("XDEL", "s", "5-0"),
+        ("XAUTOCLAIM", "s", "g", "frank", "0", "0"),
+        ("XAUTOCLAIM", "s", "g", "frank", "0", "0", "JUSTID"),
+        ("XACK", "s", "g", "1-0"),
+        ("XGROUP", "SETID", "s", "g", "0"),
+        ("MULTI",),
+        ("XREADGROUP", "GROUP", "g", "gina", "STREAMS", "s", ">"),
+        ("XADD", "s", "*", "b", "1"),
+        ("XREADGROUP", "GROUP", "g", "gina", "STREAMS", "s", ">"),
+        ("EXEC",),
+    ])
+    assert not any(argv[0] in (b"XREADGROUP", b"XAUTOCLAIM") for argv in feed)
+
+
+def test_propagation_blocked_xreadgroup(pyvalkey_server, oracle_server) -> None:  # type: ignore[no-untyped-def]
+    _both_feeds(pyvalkey_server, oracle_server, [
+        ("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"),
+        ("BLOCKED", "XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"),
+        ("BLOCKED", "XREADGROUP", "GROUP", "g", "n", "NOACK", "BLOCK", "0", "STREAMS", "s", ">"),
+        ("XADD", "s", "*", "f", "v"),
+        ("XADD", "s", "*", "f", "v"),
+    ])
+
+
+def test_info_blocking_keys_on_nokey(pyvalkey_server, oracle_server) -> None:  # type: ignore[no-untyped-def]
+    """XREADGROUP waiters are woken by the deletion of their key: INFO counts their keys apart."""
+
+    def counts(admin: RawClient) -> tuple[bytes, ...]:
+        info = admin("INFO", "clients")
+        return tuple(re.findall(rb"total_blocking_keys\w*:\d+", info))
+
+    results = []
+    for admin, waiter in _pair(pyvalkey_server, oracle_server):
+        admin("FLUSHALL")
+        lister = RawClient(admin.sock.getpeername()[1])
+        lister.send(encode_command("BLPOP", "s", "0"))
+        time.sleep(0.1)
+        seen = [counts(admin)]
+        admin("XADD", "s", "666", "k", "v")
+        admin("XGROUP", "CREATE", "s", "g", "$")
+        waiter.send(encode_command("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"))
+        time.sleep(0.1)
+        seen.append(counts(admin))
+        admin("DEL", "s")
+        seen.append(waiter.read_reply())
+        seen.append(counts(admin))
+        lister.close()
+        time.sleep(0.1)
+        seen.append(counts(admin))
+        results.append(seen)
+        admin.close()
+        waiter.close()
+    assert results[0] == results[1]
+    assert results[0][1] == (b"total_blocking_keys:1", b"total_blocking_keys_on_nokey:1")

@@ -439,7 +439,29 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     if args is not _NO_OPTIONS and _trim(stream, args):
         db.notify(NOTIFY_STREAM, b"xtrim", key)
     db.signal_modified(key)
-    return format_id(new_id)
+    reply = format_id(new_id)
+    propagator = client.server.propagator
+    if propagator.active and (entry_id is None or not seq_given or args.approx):
+        # Replicas and the AOF must reach the same state: the generated ID replaces "*" (or
+        # "ms-*"), and an approximate trim becomes the exact trim it turned out to be.
+        out = list(argv)
+        out[idpos] = reply
+        if args.approx:
+            _exact_trim_args(out, stream, args)
+        propagator.rewrite(out)
+    return reply
+
+
+def _exact_trim_args(out: list[bytes], stream: StreamValue, args: _TrimArgs) -> None:
+    """Rewrite ``MAXLEN|MINID ~ x`` in ``out`` as ``= <what the stream now holds>``, as Valkey
+    propagates an approximate trim (a replica must not decide on its own where to stop)."""
+    index = args.strategy_index
+    out[index - 1] = b"="
+    if args.maxlen is not None:
+        out[index] = b"%d" % len(stream)
+    else:
+        # Valkey takes the first ID of the stream, or the greatest ID when it is empty.
+        out[index] = format_id(stream.first_live_id() if len(stream) else MAX_ID)
 
 
 @command("xtrim")
@@ -453,6 +475,11 @@ def xtrim(client: Client, argv: list[bytes]) -> Any:
     deleted = _trim(stream, args)
     if deleted:
         db.notify(NOTIFY_STREAM, b"xtrim", key)
+        propagator = client.server.propagator
+        if args.approx and propagator.active:
+            out = list(argv)
+            _exact_trim_args(out, stream, args)
+            propagator.rewrite(out)
         db.signal_modified(key)
         client.server.keyspace.dirty += deleted
     return deleted
@@ -537,12 +564,20 @@ def _deliver(
     group: ConsumerGroup,
     consumer: Consumer,
     noack: bool,
+    feed: list[list[bytes]] | None = None,
+    key: bytes = b"",
+    group_name: bytes = b"",
 ) -> list[Any]:
-    """Serve new entries to a group consumer: advance the group, record pending entries."""
+    """Serve new entries to a group consumer: advance the group, record pending entries.
+
+    With ``feed`` (replicas listening), the changes are added to it the way Valkey propagates
+    them: one forced XCLAIM per new pending entry, then XGROUP SETID when the group moved."""
     now = client.server.keyspace.now_ms
     out: list[Any] = []
+    moved = False
     for entry_id, pairs in stream.range(start, MAX_ID, count):
         if entry_id > group.last_id:
+            moved = True
             if (
                 group.entries_read != INVALID_ENTRIES_READ
                 and group.last_id >= stream.first_id
@@ -569,7 +604,29 @@ def _deliver(
                 nack.delivery_count = 1
                 consumer.pel[entry_id] = nack
             consumer.active_time = now
+            if feed is not None:
+                feed.append(_xclaim_feed(key, group_name, format_id(entry_id), nack, group))
+    if moved and feed is not None:
+        feed.append(_setid_feed(key, group_name, group))
     return out
+
+
+def _xclaim_feed(key: bytes, group_name: bytes, id_arg: bytes, nack: Nack, group: ConsumerGroup) -> list[bytes]:
+    """The idempotent XCLAIM that gives a replica the state of one pending entry."""
+    owner = nack.consumer.name if nack.consumer is not None else b""
+    return [
+        b"XCLAIM", key, group_name, owner, b"0", id_arg,
+        b"TIME", b"%d" % nack.delivery_time,
+        b"RETRYCOUNT", b"%d" % nack.delivery_count,
+        b"FORCE", b"JUSTID", b"LASTID", format_id(group.last_id),
+    ]  # fmt: skip
+
+
+def _setid_feed(key: bytes, group_name: bytes, group: ConsumerGroup) -> list[bytes]:
+    return [
+        b"XGROUP", b"SETID", key, group_name, format_id(group.last_id),
+        b"ENTRIESREAD", b"%d" % group.entries_read,
+    ]  # fmt: skip
 
 
 def _history(client: Client, stream: StreamValue, start: StreamID, count: int, consumer: Consumer) -> list[Any]:
@@ -668,6 +725,9 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
 
     now = client.server.keyspace.now_ms
     served: list[tuple[bytes, list[Any]]] = []
+    # What replicas get instead of XREADGROUP (None: nobody listens, or plain XREAD).
+    propagator = client.server.propagator
+    feed: list[list[bytes]] | None = [] if xreadgroup and propagator.active else None
     for index in range(nstreams):
         key = keys[index]
         stream = _read(db, key)
@@ -686,6 +746,9 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
             consumer = group.consumers.get(consumer_name)
             if consumer is None:
                 consumer = _create_consumer(client, group, consumer_name, key)
+                if noack and feed is not None:
+                    # No XCLAIM will carry this consumer to replicas: create it explicitly.
+                    feed.append([b"XGROUP", b"CREATECONSUMER", key, group_name, consumer_name])  # type: ignore[list-item]
             consumer.seen_time = now
         elif len(stream) and stream.last_live_id() > gt:
             serve = True
@@ -697,11 +760,14 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
         elif history:
             entries = _history(client, stream, start, count, consumer)
         else:
-            entries = _deliver(client, stream, start, count, group, consumer, noack)
+            entries = _deliver(client, stream, start, count, group, consumer, noack, feed, key, group_name)  # type: ignore[arg-type]
         if group is not None:
             client.server.keyspace.dirty += 1
         served.append((key, entries))
 
+    if feed is not None:
+        # XREADGROUP itself is never propagated: only the effects collected above.
+        propagator.rewrite(*feed)
     if served:
         if client.resp3:
             return Map(served)
@@ -1014,7 +1080,7 @@ def xclaim(client: Client, argv: list[bytes]) -> Any:
     j = 5
     while j < argc:
         try:
-            ids.append(_parse_id(argv[j], 0, strict=True))
+            ids.append(_parse_id(argv[j], 0, strict=True))  # argv[5 + i] is the text of ids[i]
         except ErrorReply:
             break
         j += 1
@@ -1057,11 +1123,18 @@ def xclaim(client: Client, argv: list[bytes]) -> Any:
         consumer = _create_consumer(client, group, argv[3], key)
     consumer.seen_time = now
     out: list[Any] = []
-    for entry_id in ids:
+    # What replicas get instead of XCLAIM: one forced XCLAIM (with the ID as the user wrote it)
+    # per entry changed, or XGROUP SETID when only LASTID moved the group.
+    propagator = client.server.propagator
+    feed: list[list[bytes]] | None = [] if propagator.active else None
+    group_name = argv[2]
+    for position, entry_id in enumerate(ids, 5):
         nack = group.pel.get(entry_id)
         pairs = stream.get(entry_id)
         if pairs is None:
             if nack is not None:
+                if feed is not None:
+                    feed.append(_xclaim_feed(key, group_name, argv[position], nack, group))
                 lastid_moved = False
                 keyspace.dirty += 1
                 group.drop_pending(entry_id)
@@ -1085,10 +1158,16 @@ def xclaim(client: Client, argv: list[bytes]) -> Any:
             nack.consumer = consumer
         out.append(format_id(entry_id) if justid else _entry_reply(entry_id, pairs))
         consumer.active_time = now
+        if feed is not None:
+            feed.append(_xclaim_feed(key, group_name, argv[position], nack, group))
         lastid_moved = False
         keyspace.dirty += 1
     if lastid_moved:
         keyspace.dirty += 1
+        if feed is not None:
+            feed.append(_setid_feed(key, group_name, group))
+    if feed is not None:
+        propagator.rewrite(*feed)
     return out
 
 
@@ -1135,6 +1214,10 @@ def xautoclaim(client: Client, argv: list[bytes]) -> Any:
         consumer = _create_consumer(client, group, argv[3], key)
     consumer.seen_time = now
     keyspace = client.server.keyspace
+    # Replicas get one forced XCLAIM per pending entry claimed or dropped, never XAUTOCLAIM.
+    propagator = client.server.propagator
+    feed: list[list[bytes]] | None = [] if propagator.active else None
+    group_name = argv[2]
     attempts = count * 10
     # The walk looks at no more than ``attempts`` pending entries, plus one for the cursor.
     candidates = list(islice(group.pel.irange(minimum=start), attempts + 1))
@@ -1149,6 +1232,8 @@ def xautoclaim(client: Client, argv: list[bytes]) -> Any:
         pairs = stream.get(entry_id)
         if pairs is None:
             keyspace.dirty += 1
+            if feed is not None:
+                feed.append(_xclaim_feed(key, group_name, format_id(entry_id), nack, group))
             group.drop_pending(entry_id)
             deleted.append(format_id(entry_id))
             count -= 1
@@ -1167,6 +1252,10 @@ def xautoclaim(client: Client, argv: list[bytes]) -> Any:
         count -= 1
         consumer.active_time = now
         keyspace.dirty += 1
+        if feed is not None:
+            feed.append(_xclaim_feed(key, group_name, format_id(entry_id), nack, group))
+    if feed is not None:
+        propagator.rewrite(*feed)
     cursor = candidates[position] if position < len(candidates) else ZERO_ID
     return [format_id(cursor), claimed, deleted]
 
