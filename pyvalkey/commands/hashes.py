@@ -110,6 +110,7 @@ class FieldExpiry:
             removed = value.expire_due(now, budget)
             budget -= len(removed) + 1
             if removed:
+                _propagate_expired(db, key, value, removed)
                 _announce_expired(db, key, value, len(removed))
             if value.data:
                 self.track(db, key, value)
@@ -122,6 +123,22 @@ def _registry(client: Client) -> FieldExpiry:
         registry = FieldExpiry(server)
         server.hash_field_expiry = registry
     return registry  # type: ignore[no-any-return]
+
+
+def _propagate_expired(db: Database, key: bytes, value: HashValue, removed: list[bytes]) -> None:
+    """Fields removed for being past their deadline reach replicas and the AOF as an HDEL, sent
+    at once like an expired key's deletion; when the hash is left empty, the key's deletion
+    follows in the same MULTI/EXEC (what Valkey's active expiry sends)."""
+    propagator = db.keyspace.server.propagator
+    if not propagator.active:
+        return
+    hdel = [b"HDEL", key, *removed]
+    if value.data:
+        propagator.emit_now(db.index, hdel)
+        return
+    unit = [(-1, [b"MULTI"]), (db.index, hdel), (db.index, [propagator.lazy_expire_command, key]), (-1, [b"EXEC"])]
+    for sink in propagator.sinks:
+        sink.feed(unit)
 
 
 def _announce_expired(db: Database, key: bytes, value: HashValue, count: int) -> None:
@@ -153,6 +170,7 @@ def _lookup(client: Client, key: bytes, write: bool) -> HashValue | None:
         if heap and heap[0][0] <= now:
             removed = value.expire_due(now, len(value.data))
             if removed:
+                _propagate_expired(db, key, value, removed)
                 _announce_expired(db, key, value, len(removed))
                 if not value.data:
                     return None
@@ -498,6 +516,8 @@ def hincrbyfloat(client: Client, argv: list[bytes]) -> Any:
     db.signal_modified(key)
     db.notify(NOTIFY_HASH, b"hincrbyfloat", key)
     client.server.keyspace.dirty += 1
+    # replicas set the result: float formatting must not make them drift
+    client.server.propagator.rewrite([b"HSET", key, field, result])
     return result
 
 
@@ -619,11 +639,13 @@ def _hexpire(client: Client, argv: list[bytes], relative: bool, seconds: bool) -
     reply = []
     expired = 0
     updated = 0
+    deleted: list[bytes] = []
     for field in argv[fields_at + 2 :]:
         if expire_now:
             if value is not None and value.delete(field):
                 reply.append(EXPIRED_NOW)
                 expired += 1
+                deleted.append(field)
             else:
                 reply.append(NO_FIELD)
         else:
@@ -637,9 +659,12 @@ def _hexpire(client: Client, argv: list[bytes], relative: bool, seconds: bool) -
             keyspace = db.keyspace
             keyspace.expired_fields = getattr(keyspace, "expired_fields", 0) + expired  # type: ignore[attr-defined]
             db.notify(NOTIFY_HASH, b"hexpired", key)
+            client.server.propagator.rewrite([b"HDEL", key, *deleted])
         else:
             db.notify(NOTIFY_HASH, b"hexpire", key)
             _registry(client).track(db, key, value)
+            # an absolute deadline, so that replicas and the AOF expire the fields at the same time
+            client.server.propagator.rewrite([b"HPEXPIREAT", key, b"%d" % deadline, *argv[3:]])
         client.server.keyspace.dirty += expired + updated
         db.signal_modified(key)
         _delete_if_empty(db, key, value)
@@ -804,6 +829,7 @@ def hgetex(client: Client, argv: list[bytes]) -> Any:
             set_expiry = True
     reply: list[Any] = []
     changes = 0
+    changed_fields: list[bytes] = []
     for field in argv[fields_at + 2 :]:
         reply.append(None if value is None else value.data.get(field))
         if value is None:
@@ -818,17 +844,25 @@ def hgetex(client: Client, argv: list[bytes]) -> Any:
             changed = False
         if changed:
             changes += 1
+            changed_fields.append(field)
     if changes:
         assert value is not None
         db = client.db
         keyspace = db.keyspace
+        # replicas get what changed, for the fields it changed
+        propagator = client.server.propagator
         if expire_now:
             keyspace.expired_fields = getattr(keyspace, "expired_fields", 0) + changes  # type: ignore[attr-defined]
             db.notify(NOTIFY_HASH, b"hexpired", key)
+            propagator.rewrite([b"HDEL", key, *changed_fields])
         else:
             db.notify(NOTIFY_HASH, b"hexpire" if set_expiry else b"hpersist", key)
+            numfields = b"%d" % changes
             if set_expiry:
                 _registry(client).track(db, key, value)
+                propagator.rewrite([b"HPEXPIREAT", key, b"%d" % deadline, b"FIELDS", numfields, *changed_fields])
+            else:
+                propagator.rewrite([b"HPERSIST", key, b"FIELDS", numfields, *changed_fields])
         keyspace.dirty += changes
         db.signal_modified(key)
         _delete_if_empty(db, key, value)
@@ -875,10 +909,13 @@ def hsetex(client: Client, argv: list[bytes]) -> Any:
         if value is None:
             return 1
         deleted = 0
+        gone: list[bytes] = []
         for i in range(0, len(pairs), 2):
             if value.delete(pairs[i]):
                 deleted += 1
+                gone.append(pairs[i])
         if deleted:
+            client.server.propagator.rewrite([b"HDEL", key, *gone])
             keyspace.expired_fields = getattr(keyspace, "expired_fields", 0) + deleted  # type: ignore[attr-defined]
             db.notify(NOTIFY_HASH, b"hexpired", key)
             db.signal_modified(key)
@@ -899,4 +936,15 @@ def hsetex(client: Client, argv: list[bytes]) -> Any:
         _registry(client).track(db, key, value)
     db.signal_modified(key)
     keyspace.dirty += len(pairs) // 2
+    propagator = client.server.propagator
+    if propagator.active:
+        # The conditions (NX/XX/FNX/FXX) held here and must not be tested again by replicas;
+        # a relative or second-based deadline becomes PXAT.
+        if keep_ttl:
+            middle = [next(arg for arg in argv[2:fields_at] if arg.lower() == b"keepttl")]
+        elif expire is not None:
+            middle = [b"PXAT", b"%d" % deadline]
+        else:
+            middle = []
+        propagator.rewrite([argv[0], key, *middle, *argv[fields_at:]])
     return 1

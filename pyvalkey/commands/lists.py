@@ -421,6 +421,16 @@ def _mpop_args(argv: list[bytes], numkeys_at: int) -> tuple[list[bytes], bool, i
     return argv[numkeys_at + 1 : where_at], head, 1 if count == -1 else count
 
 
+def _propagate_pop(client: Client, key: bytes, head: bool, count: int) -> None:
+    """Multi-key and blocking pops reach replicas as the plain pop of the key they served:
+    ``LPOP key`` (``count`` -1) or ``LPOP key n`` with the number actually popped."""
+    name = b"LPOP" if head else b"RPOP"
+    if count == -1:
+        client.server.propagator.rewrite([name, key])
+    else:
+        client.server.propagator.rewrite([name, key, b"%d" % count])
+
+
 def _mpop_first(client: Client, keys: list[bytes], head: bool, count: int) -> Any:
     """Pop up to ``count`` from the first non-empty list: [key, [elements]], or None."""
     db = client.db
@@ -430,6 +440,7 @@ def _mpop_first(client: Client, keys: list[bytes], head: bool, count: int) -> An
             continue
         popped = lst.pop_many(count, head)
         _removed(client, db, key, lst, head, len(popped))
+        _propagate_pop(client, key, head, len(popped))
         return [key, popped]
     return None
 
@@ -458,9 +469,11 @@ def _blocking_pop(client: Client, keys: list[bytes], head: bool, deadline: int, 
         if count != -1:
             popped = lst.pop_many(count, head)
             _removed(client, db, key, lst, head, len(popped))
+            _propagate_pop(client, key, head, len(popped))
             return [key, popped]
         value = lst.pop(head)
         _removed(client, db, key, lst, head, 1)
+        _propagate_pop(client, key, head, -1)
         return [key, value]
     return client.server.blocking.block(client, keys, deadline, NULL_ARRAY, ListValue)
 
@@ -490,7 +503,13 @@ def _blocking_move(client: Client, argv: list[bytes], from_head: bool, to_head: 
         if client.deny_blocking:
             return None
         return client.server.blocking.block(client, [source], deadline, NULL_ARRAY, ListValue)
-    return _move(client, source, argv[2], from_head, to_head)
+    value = _move(client, source, argv[2], from_head, to_head)
+    # served: replicas get the non-blocking form (BLMOVE -> LMOVE, BRPOPLPUSH -> RPOPLPUSH)
+    if len(argv) == 6:
+        client.server.propagator.rewrite([b"LMOVE", source, argv[2], argv[3], argv[4]])
+    else:
+        client.server.propagator.rewrite([b"RPOPLPUSH", source, argv[2]])
+    return value
 
 
 @command("blmove")

@@ -767,13 +767,16 @@ def debug_digest_value(client: Client, argv: list[bytes]) -> Any:
     "    Set the element size above which list elements are stored as plain nodes.",
 )
 def debug_quicklist_packed_threshold(client: Client, argv: list[bytes]) -> Any:
+    from pyvalkey.storage.lists import set_packed_threshold
+
     try:
         size = parse_memory(argv[2].decode(errors="replace"))
     except ConfigError:
-        size = 0
-    if size < 1 or size > 4 * 1024**3:
+        size = -1
+    # 0 restores the default (the fill factor decides); up to 4gb less 1mb is accepted
+    if size < 0 or size > (1 << 32) - (1 << 20):
         raise ErrorReply(b"ERR argument must be a memory value bigger than 1 and smaller than 4gb")
-    client.server.quicklist_packed_threshold = size  # type: ignore[attr-defined]
+    set_packed_threshold(size)
     return OK
 
 

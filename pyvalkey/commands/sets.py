@@ -31,6 +31,7 @@ RANGE_NOT_SYMMETRIC = (
 )
 
 _SPOP_MOVE_STRATEGY_MUL = 5
+_SPOP_SREM_BATCH = 1024  # members per SREM when SPOP with a count is propagated
 
 
 def _limits(client: Client) -> SetLimits:
@@ -202,6 +203,7 @@ def spop(client: Client, argv: list[bytes]) -> Any:
         return None
     member = value.random_member()
     value.remove(member)
+    client.server.propagator.rewrite([b"SREM", key, member])  # what the pop did, not the pick
     db.notify(NOTIFY_SET, b"spop", key)
     if not value.members:
         _delete_emptied(db, key)
@@ -227,6 +229,8 @@ def _spop_count(client: Client, argv: list[bytes]) -> Any:
         # (sorted integers first, then in insertion order) can differ from the source's.
         reply = _union_result([value], limits).ordered()
         _delete_emptied(db, key)
+        config = client.server.config
+        client.server.propagator.rewrite([b"UNLINK" if config.lazyfree_lazy_server_del else b"DEL", key])
         return RespSet(reply)
     remaining = size - count
     if remaining * _SPOP_MOVE_STRATEGY_MUL > count:
@@ -244,6 +248,12 @@ def _spop_count(client: Client, argv: list[bytes]) -> Any:
             kept = list(survivors)
         value.replace_with(kept, INTSET if value.enc == INTSET else LISTPACK, limits)
     db.signal_modified(key)
+    propagator = client.server.propagator
+    if propagator.active:
+        # replicas remove exactly the members popped here, in SREMs of up to 1024 members
+        propagator.rewrite(
+            *([b"SREM", key, *popped[i : i + _SPOP_SREM_BATCH]] for i in range(0, len(popped), _SPOP_SREM_BATCH))
+        )
     return RespSet(popped)
 
 

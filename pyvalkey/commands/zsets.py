@@ -666,6 +666,8 @@ def _mpop_first(client: Client, keys: list[bytes], from_max: bool, count: int) -
         if zs is None or not zs.scores:
             continue
         popped = _pop(client, db, key, zs, count, from_max)
+        # replicas get ZPOPMIN/ZPOPMAX with the number actually popped
+        client.server.propagator.rewrite([b"ZPOPMAX" if from_max else b"ZPOPMIN", key, b"%d" % len(popped)])
         return [key, [[member, score] for score, member in popped]]
     return None
 
@@ -687,6 +689,7 @@ def _bzpop(client: Client, argv: list[bytes], from_max: bool) -> Any:
             continue
         popped = _pop(client, db, key, zs, 1, from_max)
         score, member = popped[0]
+        client.server.propagator.rewrite([b"ZPOPMAX" if from_max else b"ZPOPMIN", key])
         return [key, member, score]
     # Valkey re-runs a blocked pop only when a key it waits on holds a sorted set.
     return client.server.blocking.block(client, keys, deadline, NULL_ARRAY, value_type=ZSetValue)

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterable
 from itertools import islice
 
-__all__ = ["ListValue", "entry_size"]
+__all__ = ["ListValue", "entry_size", "set_packed_threshold"]
 
 _LP_EMPTY = 7  # listpack header (6) + terminator (1)
 _SAFETY_LIMIT = 8192  # bytes, for count-based fill factors
@@ -92,8 +92,20 @@ def _exceeds(fill: int, size: int, count: int) -> bool:
     return count > (fill or 1)
 
 
+# DEBUG QUICKLIST-PACKED-THRESHOLD: when non-zero, elements of at least this many bytes get a
+# plain node whatever the fill factor. Process-wide, as Valkey's knob is.
+_packed_threshold = 0
+
+
+def set_packed_threshold(size: int) -> None:
+    global _packed_threshold
+    _packed_threshold = size
+
+
 def _is_large(size: int, fill: int) -> bool:
     """An element this long gets a plain node of its own."""
+    if _packed_threshold:
+        return size >= _packed_threshold
     if fill >= 0:
         return size > _SAFETY_LIMIT
     return size > _LEVELS[min(-fill - 1, len(_LEVELS) - 1)]
@@ -245,10 +257,12 @@ class ListValue:
         else:
             size_limit = _SAFETY_LIMIT
             count_limit = fill or 1
+        # plain when longer than this (DEBUG QUICKLIST-PACKED-THRESHOLD n: from n bytes on)
+        large_above = _packed_threshold - 1 if _packed_threshold else size_limit
         node = (nodes[0] if head else nodes[-1]) if nodes else None
         for value in values:
             size = len(value)
-            if size > size_limit:
+            if size > large_above:
                 node = Node(1, size, True)
             elif (
                 node is not None
