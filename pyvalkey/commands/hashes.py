@@ -110,7 +110,7 @@ class FieldExpiry:
             removed = value.expire_due(now, budget)
             budget -= len(removed) + 1
             if removed:
-                _propagate_expired(db, key, value, removed)
+                _propagate_expired(self.server.propagator, db, key, value, removed)
                 _announce_expired(db, key, value, len(removed))
             if value.data:
                 self.track(db, key, value)
@@ -125,18 +125,24 @@ def _registry(client: Client) -> FieldExpiry:
     return registry  # type: ignore[no-any-return]
 
 
-def _propagate_expired(db: Database, key: bytes, value: HashValue, removed: list[bytes]) -> None:
+def _propagate_expired(
+    propagator: Any, db: Database, key: bytes, value: HashValue, removed: list[bytes]
+) -> None:
     """Fields removed for being past their deadline reach replicas and the AOF as an HDEL, sent
     at once like an expired key's deletion; when the hash is left empty, the key's deletion
     follows in the same MULTI/EXEC (what Valkey's active expiry sends)."""
-    propagator = db.keyspace.server.propagator
     if not propagator.active:
         return
     hdel = [b"HDEL", key, *removed]
     if value.data:
         propagator.emit_now(db.index, hdel)
         return
-    unit = [(-1, [b"MULTI"]), (db.index, hdel), (db.index, [propagator.lazy_expire_command, key]), (-1, [b"EXEC"])]
+    unit = [
+        (-1, [b"MULTI"]),
+        (db.index, hdel),
+        (db.index, [propagator.lazy_expire_command, key]),
+        (-1, [b"EXEC"]),
+    ]
     for sink in propagator.sinks:
         sink.feed(unit)
 
@@ -170,7 +176,7 @@ def _lookup(client: Client, key: bytes, write: bool) -> HashValue | None:
         if heap and heap[0][0] <= now:
             removed = value.expire_due(now, len(value.data))
             if removed:
-                _propagate_expired(db, key, value, removed)
+                _propagate_expired(client.server.propagator, db, key, value, removed)
                 _announce_expired(db, key, value, len(removed))
                 if not value.data:
                     return None
@@ -276,22 +282,25 @@ def _set_field_expire(value: HashValue | None, field: bytes, deadline: int, flag
     """hashTypeSetExpire's result code."""
     if value is None or field not in value.data:
         return NO_FIELD
+    if flags and not _condition_holds(value, field, deadline, flags):
+        return CONDITION_FAILED
     if value.listpack:
-        if flags & (EXPIRE_XX | EXPIRE_GT):
-            return CONDITION_FAILED
         value.to_hashtable()
-    current = value.get_expire(field)
-    if flags:
-        if flags & EXPIRE_NX and current != -1:
-            return CONDITION_FAILED
-        if flags & EXPIRE_XX and current == -1:
-            return CONDITION_FAILED
-        if flags & EXPIRE_GT and (current == -1 or deadline <= current):
-            return CONDITION_FAILED
-        if flags & EXPIRE_LT and current != -1 and deadline >= current:
-            return CONDITION_FAILED
     value.set_expire(field, deadline)
     return UPDATED
+
+
+def _condition_holds(value: HashValue, field: bytes, deadline: int, flags: int) -> bool:
+    """NX / XX / GT / LT of the HEXPIRE family against ``field``'s current deadline (none is
+    "later than any deadline"). Checked before a past deadline deletes the field, too."""
+    current = -1 if value.listpack else value.get_expire(field)
+    if flags & EXPIRE_NX and current != -1:
+        return False
+    if flags & EXPIRE_XX and current == -1:
+        return False
+    if flags & EXPIRE_GT and (current == -1 or deadline <= current):
+        return False
+    return not (flags & EXPIRE_LT and current != -1 and deadline >= current)
 
 
 def _persist_field(value: HashValue | None, field: bytes) -> int:
@@ -642,7 +651,14 @@ def _hexpire(client: Client, argv: list[bytes], relative: bool, seconds: bool) -
     deleted: list[bytes] = []
     for field in argv[fields_at + 2 :]:
         if expire_now:
-            if value is not None and value.delete(field):
+            if (
+                value is not None
+                and field in value.data
+                and flags
+                and not _condition_holds(value, field, deadline, flags)
+            ):
+                reply.append(CONDITION_FAILED)
+            elif value is not None and value.delete(field):
                 reply.append(EXPIRED_NOW)
                 expired += 1
                 deleted.append(field)
@@ -860,7 +876,9 @@ def hgetex(client: Client, argv: list[bytes]) -> Any:
             numfields = b"%d" % changes
             if set_expiry:
                 _registry(client).track(db, key, value)
-                propagator.rewrite([b"HPEXPIREAT", key, b"%d" % deadline, b"FIELDS", numfields, *changed_fields])
+                propagator.rewrite(
+                    [b"HPEXPIREAT", key, b"%d" % deadline, b"FIELDS", numfields, *changed_fields]
+                )
             else:
                 propagator.rewrite([b"HPERSIST", key, b"FIELDS", numfields, *changed_fields])
         keyspace.dirty += changes
