@@ -220,10 +220,20 @@ def _fill_server(client: RawClient) -> None:
     client("ZADD", "zset", "1", "a", "2.5", "b")
     client("ZADD", "bigzset", *[x for i in range(600) for x in (str(i * 0.5), f"z{i}")])
     client("SET", "volatile", "v", "EX", "5000")
+    for i in range(1, 160):
+        client("XADD", "stream", f"{i}-{i % 3}", "f", str(i), "g" if i % 5 else "h", "x" * (i % 30))
+    client("XDEL", "stream", "7-1")
+    client("XGROUP", "CREATE", "stream", "grp", "0")
+    client("XREADGROUP", "GROUP", "grp", "alice", "COUNT", "4", "STREAMS", "stream", ">")
+    client("XGROUP", "CREATECONSUMER", "stream", "grp", "bob")
+    client("XGROUP", "CREATE", "stream", "late", "$", "ENTRIESREAD", "3")
+    client("FUNCTION", "LOAD", LIBRARY)
     client("SELECT", "3")
     client("SET", "in3", "three")
     client("SELECT", "0")
 
+
+LIBRARY = "#!lua name=rdblib\nserver.register_function('rdbfunc', function(keys, args) return 42 end)"
 
 PROBES = [
     ("DBSIZE",), ("GET", "str"), ("GET", "long"), ("LRANGE", "list", "0", "-1"), ("LLEN", "biglist"),
@@ -231,7 +241,8 @@ PROBES = [
     ("HGETALL", "hash"), ("HLEN", "bighash"), ("HGET", "bighash", "f599"), ("ZRANGE", "zset", "0", "-1", "WITHSCORES"),
     ("ZSCORE", "bigzset", "z599"), ("ZCARD", "bigzset"), ("TTL", "volatile"), ("OBJECT", "ENCODING", "list"),
     ("OBJECT", "ENCODING", "biglist"), ("OBJECT", "ENCODING", "iset"), ("OBJECT", "ENCODING", "set"),
-    ("OBJECT", "ENCODING", "bighash"), ("OBJECT", "ENCODING", "bigzset"), ("SELECT", "3"), ("GET", "in3"),
+    ("OBJECT", "ENCODING", "bighash"), ("OBJECT", "ENCODING", "bigzset"), ("XINFO", "STREAM", "stream", "FULL"),
+    ("XRANGE", "stream", "-", "+"), ("FUNCTION", "LIST", "WITHCODE"), ("FCALL", "rdbfunc", "0"), ("SELECT", "3"), ("GET", "in3"),
 ]
 
 
@@ -474,3 +485,36 @@ def test_misconf_after_failed_bgsave(workdir: str) -> None:
     theirs = _misconf_run(start_oracle, os.path.join(workdir, "theirs"))
     assert ours == theirs
     assert ours[0] == b"err" and ours[1].startswith(b"-MISCONF")
+
+
+def _functions_reload_run(start: object, workdir: str) -> list[bytes]:
+    os.makedirs(workdir)
+    server = start("--dir", workdir)  # type: ignore[operator]
+    replies = []
+    lib1 = "#!lua name=lib1\nserver.register_function('f1', function() return 1 end)"
+    lib1b = "#!lua name=lib1\nserver.register_function('f1', function() return 11 end)"
+    lib2 = "#!lua name=lib2\nserver.register_function('f2', function() return 2 end)"
+    steps = [
+        ("FUNCTION", "LOAD", lib1), ("SET", "k", "v"), ("DEBUG", "RELOAD"), ("FCALL", "f1", "0"),
+        ("FUNCTION", "LOAD", lib2), ("DEBUG", "RELOAD", "NOSAVE"), ("FUNCTION", "LIST"),
+        ("FUNCTION", "LOAD", lib2), ("FUNCTION", "LOAD", "REPLACE", lib1b),
+        ("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"), ("FCALL", "f1", "0"), ("FCALL", "f2", "0"),
+        ("FLUSHALL",), ("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH"), ("FUNCTION", "LIST", "WITHCODE"),
+        ("FUNCTION", "FLUSH"), ("DEBUG", "RELOAD"), ("FUNCTION", "LIST"), ("DBSIZE",),
+    ]
+    try:
+        client = RawClient(server.port)
+        for step in steps:
+            replies.append(client(*step))
+        client.close()
+    finally:
+        server.stop()
+    return replies
+
+
+def test_functions_saved_and_reloaded_like_valkey(workdir: str) -> None:
+    """FUNCTION2 records: saved with the keys, emptied and reloaded by DEBUG RELOAD, replaced
+    only with MERGE, a duplicate library failing the load before the keys."""
+    ours = _functions_reload_run(start_pyvalkey, os.path.join(workdir, "ours"))
+    theirs = _functions_reload_run(start_oracle, os.path.join(workdir, "theirs"))
+    assert ours == theirs

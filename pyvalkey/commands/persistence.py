@@ -91,6 +91,7 @@ class RdbState:
             compress=bool(config.rdbcompression),
             checksum=bool(config.rdbchecksum),
             used_memory=info_module.process_rss(),
+            functions=library_codes(server),
         )
 
     def write_file(self, tag: int) -> None:
@@ -259,9 +260,10 @@ class RdbState:
 
     # -- loading -------------------------------------------------------------------------------
 
-    def load(self, merge: bool = False) -> bool:
+    def load(self, merge: bool = False, replace_functions: bool | None = None) -> bool:
         """Load ``dbfilename`` into the (already emptied) keyspace. False on a missing file;
-        raises ``RdbError``/``OSError`` on a bad one."""
+        raises ``RdbError``/``OSError`` on a bad one. ``replace_functions`` (default: ``merge``)
+        lets the file's libraries replace existing ones of the same name."""
         try:
             with open(self.path(), "rb") as handle:
                 data = handle.read()
@@ -271,12 +273,19 @@ class RdbState:
         keyspace = server.keyspace
         keyspace.refresh_time()
         limits = rdb.Limits(server.config)
+        replace = merge if replace_functions is None else replace_functions
+
+        def on_function(code: bytes) -> None:
+            load_libraries(server, [code], replace)
+
         if merge:
             # Load into scratch databases, then let the file's keys win.
             from pyvalkey.storage.database import Database
 
             scratch = [Database(i, keyspace) for i in range(len(keyspace.dbs))]
-            result = rdb.load_file_bytes(data, scratch, limits, keyspace.now_ms, not keyspace.is_replica)
+            result = rdb.load_file_bytes(
+                data, scratch, limits, keyspace.now_ms, not keyspace.is_replica, on_function=on_function
+            )
             for db, loaded in zip(keyspace.dbs, scratch):
                 for key, value in loaded.data.items():
                     db.remove(key)
@@ -285,7 +294,9 @@ class RdbState:
                     if deadline is not None:
                         db.set_expire(key, deadline)
         else:
-            result = rdb.load_file_bytes(data, keyspace.dbs, limits, keyspace.now_ms, not keyspace.is_replica)
+            result = rdb.load_file_bytes(
+                data, keyspace.dbs, limits, keyspace.now_ms, not keyspace.is_replica, on_function=on_function
+            )
         lru = keyspace.lru_clock
         for db in keyspace.dbs:
             for key in db.data:
@@ -301,6 +312,31 @@ class RdbState:
         server.dirty_at_last_save = keyspace.dirty  # type: ignore[attr-defined]
         server.lastsave = time.time()  # type: ignore[attr-defined]
         return True
+
+
+def library_codes(server: Server) -> list[bytes]:
+    """The source of every function library, for the FUNCTION2 records of an RDB image."""
+    current = getattr(server, "scripting", None)
+    if current is None:
+        return []
+    return [library.code for library in current.libraries.values()]
+
+
+def load_libraries(server: Server, codes: list[bytes], replace: bool) -> None:
+    """Create the libraries of a loaded file. A library that already exists is an error unless
+    ``replace`` (DEBUG RELOAD MERGE), as when Valkey loads FUNCTION2 records."""
+    from pyvalkey.scripting.state import scripting
+
+    try:
+        scripting(server).restore_libraries(codes, b"REPLACE" if replace else b"APPEND")
+    except ErrorReply as exc:
+        raise rdb.RdbError("Failed loading library: " + exc.message.decode(errors="replace")) from None
+
+
+def flush_libraries(server: Server) -> None:
+    current = getattr(server, "scripting", None)
+    if current is not None:
+        current.flush_functions()
 
 
 def _track_field_ttls(server: Server) -> None:
@@ -333,6 +369,10 @@ def on_server_start(server: Server) -> None:
     """Called by Server.start before the listeners open: load dir/dbfilename if it exists.
     A file that cannot be loaded stops the server, as in Valkey."""
     current = state(server)
+    from pyvalkey.commands.aof import on_server_start as aof_on_server_start
+
+    if aof_on_server_start(server):  # appendonly yes: the AOF is the dataset, dbfilename is not read
+        return
     started = time.monotonic()
     try:
         loaded = current.load()
@@ -450,10 +490,14 @@ def debug_reload(client: Client, argv: list[bytes]) -> Any:
         raise ErrorReply(GENERIC_ERR)
     keyspace = server.keyspace
     if flush:
+        # Emptying the dataset for a reload empties the function libraries too.
         for db in keyspace.dbs:
             db.clear()
+        flush_libraries(server)
     try:
-        ok = current.load(merge=merge or not flush)
+        # Valkey would abort on a key present in memory and in the file without MERGE; keys
+        # are merged here instead, but libraries follow Valkey (a duplicate fails the load).
+        ok = current.load(merge=merge or not flush, replace_functions=merge)
     except (rdb.RdbError, OSError) as exc:
         log.warning("DEBUG RELOAD failed: %s", exc)
         ok = False

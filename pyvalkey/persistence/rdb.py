@@ -30,7 +30,7 @@ import struct
 import time
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pyvalkey.persistence import lzf
@@ -1164,9 +1164,13 @@ def load_file_bytes(
     now_ms: int,
     expire_on_load: bool = True,
     check_crc: bool = True,
+    on_function: Callable[[bytes], None] | None = None,
 ) -> LoadResult:
     """Load an RDB image into ``dbs`` (objects with ``data``/``expires``/``set_expire``, i.e.
-    ``Database``), which the caller has emptied. Raises ``RdbError`` on bad data."""
+    ``Database``), which the caller has emptied. Raises ``RdbError`` on bad data.
+    ``on_function`` creates each FUNCTION2 library as it is met (it may raise ``RdbError``),
+    so a bad library stops the load before any later key; without it the library sources
+    are collected in ``result.functions``."""
     result = LoadResult()
     version, pos = _header_version(data)
     if version < 1 or version > MAX_LOAD_VERSION or version in _FOREIGN_VERSIONS:
@@ -1219,7 +1223,11 @@ def load_file_bytes(
         if kind == OP_FUNCTION_PRE_GA:
             raise RdbError("function data from a 7.0 release candidate cannot be loaded")
         if kind == OP_FUNCTION2:
-            result.functions.append(src.string())
+            code = src.string()
+            if on_function is not None:
+                on_function(code)
+            else:
+                result.functions.append(code)
             continue
         # A key-value record.
         key = src.string()
