@@ -592,6 +592,13 @@ def _apply_requirepass(server: Any, value: str) -> None:
         hook(value)
 
 
+def _apply_appendonly(server: Any, value: bool) -> None:
+    # AOF on/off at run time (commands/aof.py): on starts with a rewrite, as Valkey does.
+    from pyvalkey.commands.aof import on_appendonly_change
+
+    on_appendonly_change(server, value)
+
+
 def _apply_hz(server: Any, value: int) -> None:
     # Valkey accepts any non-negative hz but runs (and reports) it clamped to 1..500.
     server.config.hz = min(max(value, 1), 500)
@@ -646,6 +653,7 @@ _EXTRA: dict[str, dict[str, Any]] = {
     "port": {"apply": _apply_port},
     "requirepass": {"apply": _apply_requirepass},
     "hz": {"apply": _apply_hz},
+    "appendonly": {"apply": _apply_appendonly},
     "dbfilename": {"validate": _filename_check("dbfilename", "filename")},
     "appendfilename": {"validate": _filename_check("appendfilename", "filename")},
     "appenddirname": {"validate": _filename_check("appenddirname", "dirname")},
