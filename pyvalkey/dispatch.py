@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from pyvalkey.client import REPLY_OFF, REPLY_ON, REPLY_SKIP
 from pyvalkey.commands.registry import COMMANDS, Command
 from pyvalkey.errors import msg
-from pyvalkey.protocol.replies import ErrorReply
+from pyvalkey.protocol.replies import ErrorReply, Raw
 from pyvalkey.protocol.writer import encode, encode_error
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("pyvalkey")
 
 _perf_ns = time.perf_counter_ns
+_time_ns = time.time_ns
 
 # Commands a client may send before it has authenticated, besides those flagged no_auth.
 _MAX_ERROR_TYPES = 128
@@ -58,7 +59,7 @@ class Dispatcher:
         # which sets flush_pushes); flushed after the command so its own reply comes first.
         self.pending_pushes: dict[Any, bytearray] = {}
         self.flush_pushes: Callable[[Client], None] = lambda client: None
-        self.clock_ms = server.clock.ms
+        self.clock = server.clock
         self.blocking = server.blocking
         self.by_name: dict[bytes, Command] = {}
         self.refresh_names()
@@ -123,7 +124,10 @@ class Dispatcher:
         """Run one command for ``client`` and append its reply to ``client.out``."""
         if client.reply_mode or client.skip_this_reply:
             self._apply_reply_mode(client)
-        cmd = self.lookup(argv)
+        # Fast path: a plain command spelled as clients usually spell it, with a valid arity.
+        cmd = self.by_name.get(argv[0])
+        if cmd is None or cmd.subcommands or (cmd.arity > 0 and len(argv) != cmd.arity) or len(argv) < -cmd.arity:
+            cmd = self.lookup(argv)
         if type(cmd) is not Command:
             self.reject(client, cmd, getattr(cmd, "command", None))  # type: ignore[arg-type]
             return
@@ -149,7 +153,10 @@ class Dispatcher:
     def call(self, client: Client, cmd: Command, argv: list[bytes]) -> Any:
         """Run a looked-up, checked command; returns the reply value after writing it."""
         keyspace = self.keyspace
-        keyspace.now_ms = self.clock_ms()
+        clock = self.clock
+        frozen = clock.frozen_at_ns
+        # Clock.ms() inlined: this runs for every command.
+        keyspace.now_ms = (_time_ns() + clock.offset_ns if frozen is None else frozen) // 1_000_000
         keyspace.no_touch = client.no_touch
         dirty_before = keyspace.dirty
         propagator = self.propagator
@@ -184,6 +191,15 @@ class Dispatcher:
             propagator.record(
                 client.db.index, argv, keyspace.dirty != dirty_before, propagator.calls > calls_before + 1
             )
+        kind = type(reply)
+        if kind is bytes or kind is Raw:
+            if client.reply_mode or client.skip_this_reply:
+                self.write_reply(client, reply)
+            elif kind is Raw:
+                client.out += reply  # pre-encoded constants (+OK, +PONG)
+            else:
+                client.out += b"$%d\r\n%s\r\n" % (len(reply), reply)
+            return reply
         is_error = isinstance(reply, ErrorReply)
         if is_error:
             cmd.failed_calls += 1
