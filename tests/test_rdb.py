@@ -499,9 +499,9 @@ def _functions_reload_run(start: object, workdir: str) -> list[bytes]:
         ("FUNCTION", "LOAD", lib2), ("DEBUG", "RELOAD", "NOSAVE"), ("FUNCTION", "LIST"),
         ("FUNCTION", "LOAD", lib2), ("FUNCTION", "LOAD", "REPLACE", lib1b),
         ("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"), ("FCALL", "f1", "0"), ("FCALL", "f2", "0"),
-        ("FLUSHALL",), ("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH"), ("FUNCTION", "LIST", "WITHCODE"),
-        ("FUNCTION", "FLUSH"), ("DEBUG", "RELOAD"), ("FUNCTION", "LIST"), ("DBSIZE",),
-    ]
+        ("FLUSHALL",), ("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH"), ("FUNCTION", "LIST", "LIBRARYNAME", "lib1", "WITHCODE"),
+        ("FUNCTION", "LIST", "LIBRARYNAME", "lib2"), ("FUNCTION", "FLUSH"), ("DEBUG", "RELOAD"), ("FUNCTION", "LIST"), ("DBSIZE",),
+    ]  # (one library per listing: Valkey lists libraries in hash order)
     try:
         client = RawClient(server.port)
         for step in steps:
