@@ -1,0 +1,361 @@
+"""Multi-part AOF: manifest and replay at the file level, pyvalkey's AOF loaded by the oracle and
+the oracle's by pyvalkey, rewrites, fsync policies under kill -9, truncated tails, run-time
+switching, DEBUG LOADAOF and INFO fields against the oracle."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from resp import RawClient
+from servers import ROOT, ServerProcess, start_oracle, start_pyvalkey
+
+from pyvalkey.persistence import aof
+
+ASSET = ROOT.parent / "shared" / "reference" / "valkey-test-assets" / "rdb-preamble.aof"
+
+
+@pytest.fixture
+def workdir() -> Iterator[str]:
+    path = tempfile.mkdtemp(prefix="aof-test-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _kill(server: ServerProcess) -> None:
+    """kill -9 (no shutdown hook runs), keeping the data directory."""
+    if server.proc.poll() is None:
+        os.kill(server.proc.pid, signal.SIGKILL)
+        server.proc.wait(timeout=10)
+    server.stop()
+
+
+def _wait_rewrite(client: RawClient) -> None:
+    deadline = time.monotonic() + 10
+    while b"aof_rewrite_in_progress:1" in client("INFO", "persistence") or (
+        b"aof_rewrite_scheduled:1" in client("INFO", "persistence")
+    ):
+        assert time.monotonic() < deadline, "rewrite never finished"
+        time.sleep(0.02)
+
+
+def _manifest(directory: str) -> list[str]:
+    return Path(directory, "appendonlydir", "appendonly.aof.manifest").read_text().splitlines()
+
+
+# -- file level --------------------------------------------------------------------------------
+
+
+def test_manifest_parse_render_and_errors() -> None:
+    text = b"file appendonly.aof.3.base.rdb seq 3 type b\nfile appendonly.aof.2.incr.aof seq 2 type h\n" \
+           b"# a comment\nfile appendonly.aof.3.incr.aof seq 3 type i\nfile \"odd name\" seq 4 type i\n"
+    manifest = aof.Manifest.parse(text)
+    assert manifest.base == aof.AofInfo("appendonly.aof.3.base.rdb", 3, "b")
+    assert [i.name for i in manifest.incrs] == ["appendonly.aof.3.incr.aof", "odd name"]
+    assert manifest.history[0].seq == 2
+    assert aof.Manifest.parse(manifest.render()).render() == manifest.render()
+    assert b'file "odd name" seq 4 type i\n' in manifest.render()
+    manifest.new_base("appendonly.aof", False)
+    manifest.retire_incrs(keep_last=True)
+    assert manifest.base.name == "appendonly.aof.4.base.aof"
+    assert [i.name for i in manifest.incrs] == ["odd name"]
+    for bad in (b"file a seq 1 type b\nfile b seq 2 type b\n", b"file a seq x type b\n", b"file a seq 1\n",
+                b"file a seq 1 type z\n", b"file a seq\n"):
+        with pytest.raises(aof.AofFileError):
+            aof.Manifest.parse(bad)
+
+
+def _record(*argv: bytes) -> bytes:
+    return b"".join([b"*%d\r\n" % len(argv)] + [b"$%d\r\n%s\r\n" % (len(a), a) for a in argv])
+
+
+def test_replay_annotations_multi_and_every_cut_point(workdir: str) -> None:
+    body = b"#TS:1700000000\r\n" + _record(b"SET", b"a", b"1") + _record(b"MULTI") + _record(b"INCR", b"a") + \
+        _record(b"INCR", b"a") + _record(b"EXEC")
+    last = _record(b"SET", b"b", b"hello world")
+    path = os.path.join(workdir, "f.aof")
+    Path(path).write_bytes(body + last)
+    seen: list[list[bytes]] = []
+    result = aof.replay(path, seen.append, lambda data: None)
+    assert seen == [[b"SET", b"a", b"1"], [b"INCR", b"a"], [b"INCR", b"a"], [b"SET", b"b", b"hello world"]]
+    assert result.truncated_at == -1
+    # Cut the last record at every byte: the complete prefix replays, the rest is reported.
+    for cut in range(1, len(last)):
+        Path(path).write_bytes(body + last[:cut])
+        seen = []
+        result = aof.replay(path, seen.append, lambda data: None)
+        assert len(seen) == 3 and result.truncated_at == len(body), cut
+    # A transaction cut anywhere is dropped whole.
+    multi_start = len(b"#TS:1700000000\r\n" + _record(b"SET", b"a", b"1"))
+    for cut in range(multi_start + 1, len(body)):
+        Path(path).write_bytes(body[:cut])
+        seen = []
+        result = aof.replay(path, seen.append, lambda data: None)
+        assert seen == [[b"SET", b"a", b"1"]] and result.truncated_at == multi_start, cut
+    Path(path).write_bytes(b"+garbage\r\n")
+    with pytest.raises(aof.AofFileError):
+        aof.replay(path, seen.append, lambda data: None)
+
+
+# -- interop -----------------------------------------------------------------------------------
+
+LIBRARY = "#!lua name=aoflib\nserver.register_function('aoffunc', function(keys, args) return 7 end)"
+
+
+def _fill(client: RawClient) -> None:
+    client("SET", "str", "value")
+    client("SET", "num", "12345")
+    client("SET", "volatile", "v", "EX", "5000")
+    client("SET", "gone", "x", "PX", "1")
+    client("RPUSH", "list", *[f"e{i}" for i in range(150)])
+    client("SADD", "iset", "1", "2", "3")
+    client("SADD", "set", *[f"m{i}" for i in range(100)])
+    client("HSET", "hash", *[x for i in range(80) for x in (f"f{i}", f"v{i}")])
+    client("ZADD", "zset", "1.5", "a", "-2", "b", "inf", "c", *[x for i in range(70) for x in (str(i / 3), f"z{i}")])
+    client("XADD", "stream", "1-1", "a", "1")
+    client("XADD", "stream", "2-1", "b", "2")
+    client("XGROUP", "CREATE", "stream", "grp", "0")
+    client("XREADGROUP", "GROUP", "grp", "alice", "COUNT", "1", "STREAMS", "stream", ">")
+    client("MULTI")
+    client("INCR", "counter")
+    client("INCRBY", "counter", "10")
+    client("EXEC")
+    client("EVAL", "server.call('set', KEYS[1], 'fromscript'); return 1", "1", "scripted")
+    client("SPOP", "set")
+    client("FUNCTION", "LOAD", LIBRARY)
+    client("SELECT", "5")
+    client("SET", "in5", "five")
+    client("HSET", "h5", "a", "1")
+    client("SELECT", "0")
+    time.sleep(0.01)  # "gone" is past its deadline
+
+
+PROBES = [
+    ("EXISTS", "gone"), ("DBSIZE",), ("GET", "str"), ("GET", "num"), ("LRANGE", "list", "0", "-1"),
+    ("SMEMBERS", "iset"), ("SCARD", "set"), ("HGETALL", "hash"), ("ZRANGE", "zset", "0", "-1", "WITHSCORES"),
+    ("XRANGE", "stream", "-", "+"), ("XINFO", "GROUPS", "stream"), ("GET", "counter"), ("GET", "scripted"),
+    ("FCALL", "aoffunc", "0"),
+    # (DEBUG DIGEST of a stream is ours, not Valkey's: compare every other key's digest)
+    ("DEBUG", "DIGEST-VALUE", "str", "num", "volatile", "list", "iset", "set", "hash", "zset", "counter", "scripted"), ("SELECT", "5"), ("GET", "in5"), ("HGETALL", "h5"), ("DBSIZE",),
+]
+
+
+def _probe(port: int) -> list[bytes]:
+    client = RawClient(port)
+    try:
+        answers = [client(*probe) for probe in PROBES]
+        client("SELECT", "0")
+        ttl = int(client("PTTL", "volatile")[1:-2])
+        assert 4_990_000 < ttl <= 5_000_000
+        return answers
+    finally:
+        client.close()
+
+
+def _fill_ours(directory: str, *options: str, rewrite: bool) -> list[bytes]:
+    server = start_pyvalkey("--dir", directory, "--appendonly", "yes", *options)
+    try:
+        client = RawClient(server.port)
+        _fill(client)
+        if rewrite:
+            assert client("BGREWRITEAOF") == b"+Background append only file rewriting started\r\n"
+            _wait_rewrite(client)
+            client("SET", "after", "rewrite")  # in the incremental file
+            client("DEL", "after")
+        client.close()
+        return _probe(server.port)
+    finally:
+        _kill(server)
+
+
+@pytest.mark.parametrize(("options", "rewrite"), [
+    ((), True), (("--aof-use-rdb-preamble", "no", "--aof-timestamp-enabled", "yes"), True), ((), False),
+])
+def test_oracle_loads_our_aof(workdir: str, options: tuple[str, ...], rewrite: bool) -> None:
+    expected = _fill_ours(workdir, *options, rewrite=rewrite)
+    lines = _manifest(workdir)
+    assert len(lines) == 2 and lines[1].endswith("type i")
+    suffix = "rdb" if "no" not in options else "aof"
+    assert lines[0] == f"file appendonly.aof.{2 if rewrite else 1}.base.{suffix} seq {2 if rewrite else 1} type b"
+    oracle = start_oracle("--dir", workdir, "--appendonly", "yes")
+    try:
+        assert _probe(oracle.port) == expected
+    finally:
+        oracle.stop()
+
+
+def test_we_load_oracle_aof(workdir: str) -> None:
+    for options in ((), ("--aof-use-rdb-preamble", "no", "--aof-timestamp-enabled", "yes")):
+        shutil.rmtree(os.path.join(workdir, "appendonlydir"), ignore_errors=True)
+        oracle = start_oracle("--dir", workdir, "--appendonly", "yes", *options)
+        try:
+            client = RawClient(oracle.port)
+            _fill(client)
+            assert client("BGREWRITEAOF") == b"+Background append only file rewriting started\r\n"
+            _wait_rewrite(client)
+            client("RPUSH", "list", "tail")
+            client("RPOP", "list")
+            client.close()
+            expected = _probe(oracle.port)
+        finally:
+            _kill(oracle)
+        ours = start_pyvalkey("--dir", workdir, "--appendonly", "yes")
+        try:
+            assert _probe(ours.port) == expected
+        finally:
+            ours.stop()
+
+
+def test_rdb_preamble_asset_as_base_and_as_old_style_file(workdir: str) -> None:
+    data = ASSET.read_bytes()
+    probes = [("DBSIZE",), ("GET", "k1"), ("GET", "k2"), ("GET", "k3")]
+    results = []
+    for layout in ("multi-part", "old-style"):
+        for start in (start_pyvalkey, start_oracle):
+            directory = tempfile.mkdtemp(prefix="aof-asset-", dir=workdir)
+            if layout == "multi-part":
+                os.mkdir(os.path.join(directory, "appendonlydir"))
+                Path(directory, "appendonlydir", "appendonly.aof.1.base.rdb").write_bytes(data)
+                Path(directory, "appendonlydir", "appendonly.aof.manifest").write_text(
+                    "file appendonly.aof.1.base.rdb seq 1 type b\n")
+            else:
+                Path(directory, "appendonly.aof").write_bytes(data)
+            server = start("--dir", directory, "--appendonly", "yes")
+            try:
+                client = RawClient(server.port)
+                results.append([client(*p) for p in probes])
+                client.close()
+                results[-1].append(str(_manifest(directory)).encode())
+            finally:
+                _kill(server)
+    assert results[0][:4] == [b":3\r\n", b"$2\r\nv1\r\n", b"$2\r\nv2\r\n", b"$2\r\nv3\r\n"]
+    assert results[0] == results[1] and results[2] == results[3]
+
+
+# -- truncated and corrupt files ---------------------------------------------------------------
+
+
+def _aof_dir_with(directory: str, incr: bytes) -> None:
+    os.makedirs(os.path.join(directory, "appendonlydir"), exist_ok=True)
+    Path(directory, "appendonlydir", "appendonly.aof.1.incr.aof").write_bytes(incr)
+    Path(directory, "appendonlydir", "appendonly.aof.manifest").write_text(
+        "file appendonly.aof.1.incr.aof seq 1 type i\n")
+
+
+def test_truncated_tail(workdir: str) -> None:
+    good = _record(b"SELECT", b"0") + _record(b"SET", b"a", b"1")
+    cut = _record(b"SET", b"b", b"2")[:-3]
+    for start in (start_pyvalkey, start_oracle):
+        _aof_dir_with(workdir, good + cut)
+        server = start("--dir", workdir, "--appendonly", "yes")
+        try:
+            client = RawClient(server.port)
+            assert client("MGET", "a", "b") == b"*2\r\n$1\r\n1\r\n$-1\r\n"
+            client.close()
+        finally:
+            _kill(server)
+        # The torn record is gone from the file (then appends continue after it).
+        assert Path(workdir, "appendonlydir", "appendonly.aof.1.incr.aof").read_bytes() == good
+    _aof_dir_with(workdir, good + cut)
+    with pytest.raises(RuntimeError):
+        start_pyvalkey("--dir", workdir, "--appendonly", "yes", "--aof-load-truncated", "no")
+    # Garbage is never "truncated": start-up refuses it whatever the setting.
+    _aof_dir_with(workdir, good + b"!garbage\r\n" + good)
+    with pytest.raises(RuntimeError):
+        start_pyvalkey("--dir", workdir, "--appendonly", "yes")
+    _aof_dir_with(workdir, good + _record(b"NOSUCHCOMMAND", b"x"))
+    with pytest.raises(RuntimeError):
+        start_pyvalkey("--dir", workdir, "--appendonly", "yes")
+
+
+# -- durability --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["always", "everysec"])
+def test_no_acknowledged_write_lost_on_kill(workdir: str, policy: str) -> None:
+    server = start_pyvalkey("--dir", workdir, "--appendonly", "yes", "--appendfsync", policy)
+    acknowledged = 0
+    try:
+        client = RawClient(server.port)
+        for i in range(300):
+            assert client("SET", f"k{i}", str(i)) == b"+OK\r\n"
+            acknowledged = i + 1
+            if i == 150:
+                client("BGREWRITEAOF")  # writes go on while the child runs
+    finally:
+        _kill(server)
+    server = start_pyvalkey("--dir", workdir, "--appendonly", "yes")
+    try:
+        client = RawClient(server.port)
+        assert client("DBSIZE") == b":%d\r\n" % acknowledged
+        assert client("GET", f"k{acknowledged - 1}") == b"$3\r\n299\r\n"
+        client.close()
+    finally:
+        server.stop()
+
+
+# -- run-time switching, rewrites, INFO ---------------------------------------------------------
+
+
+def test_config_set_appendonly_and_auto_rewrite(workdir: str) -> None:
+    server = start_pyvalkey("--dir", workdir)
+    try:
+        client = RawClient(server.port)
+        client("SET", "before", "1")
+        assert client("CONFIG", "SET", "appendonly", "yes") == b"+OK\r\n"
+        client("SET", "during", "2")
+        _wait_rewrite(client)
+        assert b"aof_enabled:1" in client("INFO", "persistence")
+        assert _manifest(workdir) == ["file appendonly.aof.1.base.rdb seq 1 type b",
+                                      "file appendonly.aof.1.incr.aof seq 1 type i"]
+        client("CONFIG", "SET", "auto-aof-rewrite-min-size", "1000", "auto-aof-rewrite-percentage", "100")
+        for i in range(60):
+            client("SET", f"key{i}", "x" * 40)
+        deadline = time.monotonic() + 5
+        while not _manifest(workdir)[0].startswith("file appendonly.aof.2.base"):
+            assert time.monotonic() < deadline, _manifest(workdir)
+            time.sleep(0.05)
+        _wait_rewrite(client)
+        assert client("DEBUG", "LOADAOF") == b"+OK\r\n"
+        assert client("DBSIZE") == b":62\r\n"
+        assert client("CONFIG", "SET", "appendonly", "no") == b"+OK\r\n"
+        assert b"aof_enabled:0" in client("INFO", "persistence")
+        client.close()
+    finally:
+        server.stop()
+
+
+def _info_names(client: RawClient) -> list[bytes]:
+    text = client("INFO", "persistence")
+    return [line.split(b":")[0] for line in text.split(b"\r\n")[1:] if b":" in line]
+
+
+def test_info_fields_and_loadaof_match_oracle(diff: object) -> None:
+    ours, theirs = diff.ours, diff.theirs  # type: ignore[attr-defined]
+    try:
+        for client in (ours, theirs):
+            assert client("CONFIG", "SET", "appendonly", "yes") == b"+OK\r\n"
+        for client in (ours, theirs):
+            _wait_rewrite(client)
+        assert _info_names(ours) == _info_names(theirs)
+        diff("SET", "foo", "bar", "EX", "100")  # type: ignore[operator]
+        diff("SET", "foo", "bar2", "KEEPTTL")  # type: ignore[operator]
+        diff("SET", "p", "bar", "EX", "100")  # type: ignore[operator]
+        diff("GETEX", "p", "PERSIST")  # type: ignore[operator]
+        diff("DEBUG", "LOADAOF")  # type: ignore[operator]
+        diff("TTL", "foo")  # type: ignore[operator]
+        diff("TTL", "p")  # type: ignore[operator]
+        diff("GET", "foo")  # type: ignore[operator]
+        diff("BGREWRITEAOF")  # type: ignore[operator]
+    finally:
+        for client in (ours, theirs):
+            _wait_rewrite(client)
+            client("CONFIG", "SET", "appendonly", "no")
+            client("FLUSHALL")
+    assert _info_names(ours) == _info_names(theirs)
