@@ -296,3 +296,63 @@ def test_stream_old_types_load() -> None:
     loaded = rdb.decode_value(rdb.T_STREAM_LISTPACKS, rdb._Input(v1), rdb.Limits())
     assert loaded.first_id == (1, 0) and loaded.entries_added == 3 and loaded.max_deleted_id == (0, 0)
     assert list(loaded.entries) == [(1, 0), (2, 0), (3, 0)]
+
+
+def test_restore_freq_sets_lfu_counter(diff: object) -> None:
+    diff("SET", "foo", "bar")
+    payload = bulk(diff.theirs("DUMP", "foo"))
+    try:
+        diff("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+        diff("RESTORE", "lfu", "0", payload, "FREQ", "100")
+        diff("OBJECT", "FREQ", "lfu")
+        diff("RESTORE", "lfu", "0", payload, "FREQ", "0", "REPLACE")
+        diff("OBJECT", "FREQ", "lfu")
+        diff("RESTORE", "plain", "0", payload, "IDLETIME", "1000")  # ignored under LFU
+        diff("OBJECT", "FREQ", "plain")
+    finally:
+        diff.both("CONFIG", "SET", "maxmemory-policy", "noeviction")
+    diff("RESTORE", "nofreq", "0", payload, "FREQ", "100")  # ignored without LFU
+    diff("OBJECT", "IDLETIME", "nofreq")
+
+
+def _replicated(port: int, script: list[tuple[str, ...]]) -> list[list[bytes]]:
+    from resp import RawClient
+    from test_replication_stream import StreamReader
+
+    admin = RawClient(port)
+    reader = StreamReader(port)
+    time.sleep(0.05)
+    for args in script:
+        admin(*args)
+    admin("SET", "end-marker", "1")
+    commands = []
+    while (argv := reader.command()) != [b"SET", b"end-marker", b"1"]:
+        if argv[0].upper() not in (b"PING", b"SELECT"):
+            commands.append(argv)
+    reader.close()
+    admin.close()
+    return commands
+
+
+def test_restore_of_expired_key_propagates_deletion(pyvalkey_server: object, oracle_server: object) -> None:
+    from resp import RawClient
+
+    feeds = []
+    for server in (pyvalkey_server, oracle_server):
+        client = RawClient(server.port)  # type: ignore[attr-defined]
+        client("FLUSHALL")
+        client("SET", "src", "value")
+        payload = bulk(client("DUMP", "src"))
+        client.close()
+        past = str(int(time.time() * 1000) - 5000)
+        feeds.append(_replicated(server.port, [  # type: ignore[attr-defined]
+            ("SET", "k1", "a"), ("RPUSH", "k2", "x"),
+            ("CONFIG", "SET", "lazyfree-lazy-server-del", "no"),
+            ("RESTORE", "k1", past, payload, "REPLACE", "ABSTTL"),
+            ("CONFIG", "SET", "lazyfree-lazy-server-del", "yes"),
+            ("RESTORE", "k2", past, payload, "REPLACE", "ABSTTL"),
+            ("RESTORE", "k3", past, payload, "ABSTTL"),  # nothing stored, nothing sent
+            ("CONFIG", "SET", "lazyfree-lazy-server-del", "no"),
+        ]))
+    assert feeds[0] == feeds[1]
+    assert feeds[0][-2:] == [[b"DEL", b"k1"], [b"UNLINK", b"k2"]]

@@ -610,9 +610,18 @@ def object_freq(client: Client, argv: list[bytes]) -> Any:
     # No per-key LFU counter is kept: report the initial counter, decayed by the idle minutes
     # the way Valkey decays a counter that is not accessed.
     db = client.db
+    base = _LFU_INIT_VAL
+    counters = getattr(client.server, "lfu_counters", None)  # set by RESTORE FREQ (persistence.py)
+    if counters:
+        entry = counters.get((db.index, key))
+        if entry is not None:
+            if entry[0] is db.data.get(key):
+                base = entry[1]
+            else:
+                del counters[(db.index, key)]  # the key holds another value since
     last = db.access.get(key, db.keyspace.lru_clock)
     decay_minutes = int(getattr(client.server.config, "lfu_decay_time", 1) or 0)
     if decay_minutes <= 0:
-        return _LFU_INIT_VAL
+        return base
     periods = max(db.keyspace.lru_clock - last, 0) // 60 // decay_minutes
-    return max(_LFU_INIT_VAL - periods, 0)
+    return max(base - periods, 0)

@@ -569,19 +569,36 @@ def restore_command(client: Client, argv: list[bytes]) -> Any:
         ttl += keyspace.now_ms
     if ttl and ttl <= keyspace.now_ms and not keyspace.is_replica:
         if deleted:
+            # What happened is a deletion, and that is what replicas and the AOF get.
+            server.propagator.rewrite([b"UNLINK" if server.config.lazyfree_lazy_server_del else b"DEL", key])
             db.notify(NOTIFY_GENERIC, b"del", key)
             keyspace.dirty += 1
         return OK
     db.add(key, value)
     if ttl:
         db.set_expire(key, ttl)
-    if idle >= 0:
+    # As in Valkey, FREQ only counts under an LFU maxmemory-policy and IDLETIME only under the
+    # others (the same per-key field holds one or the other).
+    if "lfu" in str(server.config.maxmemory_policy):
+        if freq >= 0:
+            set_lfu_counter(server, db, key, value, freq)
+    elif idle >= 0:
         db.access[key] = keyspace.lru_clock - idle
     if type(value).__name__ == "HashValue" and value.expires:
         _track_field_ttls_for(client, key, value)
     db.notify(NOTIFY_GENERIC, b"restore", key)
     keyspace.dirty += 1
     return OK
+
+
+def set_lfu_counter(server: Server, db: Any, key: bytes, value: Any, freq: int) -> None:
+    """Remember an LFU counter given to ``key`` (RESTORE FREQ, an RDB FREQ record). Keys have no
+    counter field here, so it lives in ``server.lfu_counters`` next to the value it belongs to;
+    OBJECT FREQ uses it while ``key`` still holds that value."""
+    counters = getattr(server, "lfu_counters", None)
+    if counters is None:
+        counters = server.lfu_counters = {}  # type: ignore[attr-defined]
+    counters[(db.index, key)] = (value, freq)
 
 
 def _track_field_ttls_for(client: Client, key: bytes, value: Any) -> None:
