@@ -55,25 +55,48 @@ BLOCK_AGAIN = _BlockAgain()
 def parse_timeout(arg: bytes, client: Client, unit_ms: int = 1000) -> int:
     """A blocking timeout argument (seconds, fractions allowed; ``unit_ms=1`` for milliseconds
     as XREAD BLOCK takes) -> absolute deadline in ms, or 0 for "wait forever"."""
-    from pyvalkey.commands.parsing import parse_float, parse_int
+    from pyvalkey.commands.parsing import parse_int
 
     if unit_ms == 1:
-        value: Optional[float] = parse_int(arg)
+        value = parse_int(arg)
         if value is None:
             raise ErrorReply(b"ERR timeout is not an integer or out of range")
+        millis = value
     else:
-        value = parse_float(arg)
-        if value is None:
-            raise ErrorReply(b"ERR timeout is not a float or out of range")
-    if value < 0:
+        millis = _seconds_to_ms(arg)
+    if millis < 0:
         raise ErrorReply(b"ERR timeout is negative")
-    if value == 0:
+    if millis == 0:
         return 0
-    millis = value * unit_ms
     now = client.server.keyspace.now_ms
     if millis > _LLONG_MAX - now:
         raise ErrorReply(b"ERR timeout is out of range")
-    return now + max(int(millis), 1) if millis >= 1 else now + 1
+    return now + millis
+
+
+def _seconds_to_ms(arg: bytes) -> int:
+    """Seconds as Valkey reads them (a long double: hex forms, 1e-400 ...), times 1000 rounded
+    up (so a tiny positive timeout is 1 ms, and a tiny negative one is 0: wait forever)."""
+    from pyvalkey.commands.strings import _Infinite, _NotFloat, parse_long_double
+
+    try:
+        negative, mant, exp = parse_long_double(arg)
+    except _NotFloat:
+        raise ErrorReply(b"ERR timeout is not a float or out of range") from None
+    except _Infinite:
+        if arg.startswith(b"-"):
+            raise ErrorReply(b"ERR timeout is negative") from None
+        raise ErrorReply(b"ERR timeout is out of range") from None
+    scaled = mant * 1000
+    if exp >= 0:
+        whole, rest = scaled << exp, 0
+    else:
+        whole, rest = scaled >> -exp, scaled & ((1 << -exp) - 1)
+    if negative:
+        return -whole  # ceil of a negative value
+    if whole > _LLONG_MAX or (whole == _LLONG_MAX and rest):
+        raise ErrorReply(b"ERR timeout is out of range")
+    return whole + 1 if rest else whole
 
 
 class BlockedOnKeys:
@@ -147,9 +170,11 @@ class Blocking:
         type: BLPOP keeps waiting when its key becomes a string, as in Valkey."""
         state = client.blocked
         if isinstance(state, BlockedOnKeys) and state.rerunning:
+            self._uncount(client)
             return BLOCK_AGAIN
         if client.deny_blocking:
             return timeout_reply
+        self._uncount(client)
         keys = list(dict.fromkeys(keys))
         state = BlockedOnKeys(
             client, client.db, keys, deadline_ms, timeout_reply, client.current_command, client.current_argv
@@ -167,6 +192,27 @@ class Blocking:
                 delay = max(deadline_ms - self.server.clock.ms(), 0) / 1000.0
                 state.timer = loop.call_later(delay, self._timed_out, client, state)
         return NoReply()
+
+    # A blocked command counts as one call (commandstats, INFO's total_commands_processed,
+    # CLIENT LIST cmd=), as in Valkey: the run that blocks and the re-runs that find nothing
+    # are not counted; the re-run that serves the client counts as the dispatcher does, and a
+    # release (timeout, CLIENT UNBLOCK) counts it here. ``_uncount`` runs inside the handler,
+    # before the dispatcher's own counting, which it cancels.
+    def _uncount(self, client: Client) -> None:
+        command = client.current_command
+        if command is not None:
+            command.calls -= 1
+        client.commands_processed -= 1
+        self.server.stats.commands_processed -= 1
+
+    def _count_release(self, client: Client, state: BlockedOnKeys, failed: bool) -> None:
+        command = state.command
+        if command is not None:
+            command.calls += 1
+            if failed:
+                command.rejected_calls += 1  # where Valkey counts an UNBLOCKED error
+        client.commands_processed += 1
+        self.server.stats.commands_processed += 1
 
     def _timed_out(self, client: Client, state: BlockedOnKeys) -> None:
         if client.blocked is not state:
@@ -212,8 +258,10 @@ class Blocking:
             return
         self._forget(client, state)
         self.server.dispatcher.write_reply(client, reply)
-        if isinstance(reply, ErrorReply):
+        failed = isinstance(reply, ErrorReply)
+        if failed:
             self.server.stats.count_error(reply.message)
+        self._count_release(client, state, failed)
         self._resume(client)
 
     def _resume(self, client: Client) -> None:
@@ -267,6 +315,18 @@ class Blocking:
             if index == db.index:
                 self.ready[(index, key)] = None
 
+    def _peek(self, index: int, key: bytes) -> Any:
+        """The key's value for deciding whom to wake: an expired key counts as missing but is
+        not deleted here (Valkey looks without side effects; the deletion is propagated later,
+        by whatever command meets the key)."""
+        db = self.server.keyspace.dbs[index]
+        value = db.data.get(key)
+        if value is not None and db.expires:
+            deadline = db.expires.get(key)
+            if deadline is not None and deadline <= self.server.clock.ms():
+                return None
+        return value
+
     def serve_ready(self) -> None:
         """Re-run the commands of clients waiting on keys that were written. Serving one client
         can make more keys ready (BLMOVE pushes), so this loops until nothing is left."""
@@ -277,7 +337,7 @@ class Blocking:
             queue = self.waiting.get(entry)
             if not queue:
                 continue
-            value = self.server.keyspace.dbs[entry[0]].lookup(entry[1])
+            value = self._peek(entry[0], entry[1])
             for client in list(queue):
                 state = client.blocked
                 if not isinstance(state, BlockedOnKeys) or state.command is None:

@@ -67,3 +67,116 @@ def test_fifo_wakeup_order(pyvalkey_server, oracle_server):
         assert second.read_reply() == b"*2\r\n$4\r\nfifo\r\n$1\r\nb\r\n"
         for c in (first, second, writer):
             c.close()
+
+
+def test_timeout_parsing_is_valkeys_long_double(diff) -> None:
+    # hex forms, long-double range (1e-400 is 1 ms, not "wait forever"), infinities, overflow
+    for timeout in ("0x7FFFFFFFFFFFFF", "0x1p-8", "0x0.0001p0", "inf", "-inf", "nan", "1e400",
+                    "9223372036854775", "9223372036854775807", "-0x1", "0x", "1e-400", "0.0001",
+                    " 1", "1 ", "-1", "abc"):
+        diff("BLPOP", "nolist", timeout)
+        diff("BZPOPMIN", "nozset", timeout)
+        diff("BLMOVE", "nolist", "dst", "LEFT", "LEFT", timeout)
+
+
+def _blpop_calls(client: RawClient) -> bytes:
+    info = client("INFO", "COMMANDSTATS").decode()
+    line = next(line for line in info.splitlines() if line.startswith("cmdstat_blpop:"))
+    calls, _, rest = line.partition(",usec=")
+    return f"{calls},{rest.partition(',')[2].partition(',')[2]}".encode()
+
+
+def test_blocked_command_counted_once(pyvalkey_server, oracle_server):
+    results = []
+    for server in (pyvalkey_server, oracle_server):
+        waiter, other = RawClient(server.port), RawClient(server.port)
+        waiter_id = int(waiter("CLIENT", "ID")[1:-2])
+        other("DEL", "once")
+        seen = []
+        # served by a push (after a re-run that found a wrong type and blocked again)
+        other("CONFIG", "RESETSTAT")
+        waiter.send(encode_command("BLPOP", "once", "0"))
+        time.sleep(0.05)
+        other("SET", "once", "x")
+        other("DEL", "once")
+        other("LPUSH", "once", "1")
+        waiter.read_reply()
+        seen.append(_blpop_calls(other))
+        # released by CLIENT UNBLOCK (timeout, then error)
+        for mode in ("TIMEOUT", "ERROR"):
+            other("CONFIG", "RESETSTAT")
+            waiter.send(encode_command("BLPOP", "once", "0"))
+            time.sleep(0.05)
+            other("CLIENT", "UNBLOCK", waiter_id, mode)
+            waiter.read_reply()
+            seen.append(_blpop_calls(other))
+        # timed out
+        other("CONFIG", "RESETSTAT")
+        waiter("BLPOP", "once", "0.01")
+        seen.append(_blpop_calls(other))
+        results.append(seen)
+        waiter.close()
+        other.close()
+    assert results[0] == results[1]
+    assert results[0][0].startswith(b"cmdstat_blpop:calls=1,")
+
+
+def _stream(server, run):
+    from test_replication_stream import StreamReader
+
+    client = RawClient(server.port)
+    client("FLUSHALL")
+    client("CONFIG", "SET", "repl-ping-replica-period", "3600")
+    reader = StreamReader(server.port)
+    try:
+        run(server.port, client)
+        client("SET", "__end__", "1")
+        out = []
+        while True:
+            argv = reader.command()
+            if argv == [b"SET", b"__end__", b"1"]:
+                return out
+            if argv[0].upper() != b"PING":
+                out.append([b"<ms>" if a.isdigit() and len(a) == 13 else a for a in argv])
+    finally:
+        reader.close()
+        client.close()
+
+
+def test_expired_key_does_not_wake_and_is_not_deleted_by_the_wake_check(pyvalkey_server, oracle_server):
+    def run(port, c):
+        c("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        try:
+            c("SELECT", "1")
+            c("RPUSH", "k", "hello")
+            c("PEXPIRE", "k", "50")
+            waiter = RawClient(port)
+            waiter("SELECT", "9")
+            waiter_id = int(waiter("CLIENT", "ID")[1:-2])
+            waiter.send(encode_command("BRPOP", "k", "0"))
+            time.sleep(0.1)
+            c("SWAPDB", "1", "9")  # wakes the waiter's key, but it has expired: keeps waiting
+            assert b"flags=b" in c("CLIENT", "LIST", "ID", waiter_id)
+            c("CLIENT", "UNBLOCK", waiter_id)
+            assert waiter.read_reply() == b"*-1\r\n"
+            waiter("SET", "somekey1", "v")
+            waiter("EXISTS", "k")  # the deletion is propagated here
+            c("SET", "somekey2", "v")
+            # the same through MULTI/EXEC with a sleep that lets the key expire inside it
+            waiter.send(encode_command("BRPOP", "m", "0"))
+            time.sleep(0.05)
+            c("MULTI")
+            c("RPUSH", "m", "hello")
+            c("PEXPIRE", "m", "50")
+            c("DEBUG", "SLEEP", "0.1")
+            c("EXEC")
+            assert b"flags=b" in c("CLIENT", "LIST", "ID", waiter_id)
+            c("CLIENT", "UNBLOCK", waiter_id)
+            assert waiter.read_reply() == b"*-1\r\n"
+            waiter("EXISTS", "m")
+            waiter.close()
+        finally:
+            c("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            c("SELECT", "0")
+
+    assert _stream(pyvalkey_server, run) == _stream(oracle_server, run)

@@ -561,3 +561,107 @@ def test_blocking_wakeups(d: Differ, blocked) -> None:  # type: ignore[no-untype
     # A timeout while waiting.
     first.send("BLPOP", "never", "0.05")
     first.read()
+
+
+# -- propagation (what replicas see) -----------------------------------------------------------
+
+
+def _stream(server, run) -> list[list[bytes]]:
+    """Attach a raw replica, let ``run(port, client)`` work, return the commands streamed (keep-alive
+    PINGs left out, absolute millisecond deadlines masked)."""
+    from test_replication_stream import StreamReader
+
+    client = RawClient(server.port)
+    client("FLUSHALL")
+    client("CONFIG", "SET", "repl-ping-replica-period", "3600")
+    reader = StreamReader(server.port)
+    try:
+        run(server.port, client)
+        client("SET", "__end__", "1")
+        out = []
+        while True:
+            argv = reader.command()
+            if argv == [b"SET", b"__end__", b"1"]:
+                return out
+            if argv[0].upper() != b"PING":
+                out.append([b"<ms>" if a.isdigit() and len(a) == 13 else a for a in argv])
+    finally:
+        reader.close()
+        client.close()
+
+
+def test_pops_propagate_as_plain_pops(pyvalkey_server, oracle_server) -> None:
+    def run(port: int, c: RawClient) -> None:
+        c("RPUSH", "l", "a", "b", "c", "d", "e", "f", "g")
+        c("LMPOP", "1", "l", "LEFT", "COUNT", "2")
+        c("LMPOP", "2", "nol", "l", "RIGHT")
+        c("LMPOP", "1", "l", "left", "COUNT", "50")
+        c("RPUSH", "l", "a", "b", "c", "d")
+        c("BLPOP", "nol", "l", "0")
+        c("BRPOP", "l", "0")
+        c("BLMPOP", "0", "1", "l", "RIGHT", "COUNT", "9")
+        c("RPUSH", "l", "a", "b", "c")
+        c("BLMOVE", "l", "l2", "left", "RIGHT", "0")
+        c("BRPOPLPUSH", "l", "l2", "0")
+        c("LMPOP", "1", "nol", "LEFT")  # nothing popped: nothing propagated
+        # served after blocking
+        waiters = [RawClient(port) for _ in range(4)]
+        waiters[0].send(encode_command("BLPOP", "w1", "0"))
+        waiters[1].send(encode_command("BLMOVE", "w2", "dst", "RIGHT", "left", "0"))
+        waiters[2].send(encode_command("BRPOPLPUSH", "w3", "dst", "0"))
+        waiters[3].send(encode_command("BLMPOP", "0", "2", "x", "w4", "LEFT", "COUNT", "2"))
+        time.sleep(0.1)
+        for key in ("w1", "w2", "w3", "w4"):
+            c("RPUSH", key, "p", "q", "r")
+        for waiter in waiters:
+            waiter.read_reply()
+            waiter.close()
+
+    assert _stream(pyvalkey_server, run) == _stream(oracle_server, run)
+
+
+def test_blocked_move_chain_order_in_stream(pyvalkey_server, oracle_server) -> None:
+    # A served BLMOVE pushes to a key another client waits on: both are streamed as LMOVEs, in
+    # the order they ran, after the command that woke them.
+    def run(port: int, c: RawClient) -> None:
+        first, second = RawClient(port), RawClient(port)
+        first.send(encode_command("BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"))
+        second.send(encode_command("BLMOVE", "dst", "src", "RIGHT", "LEFT", "0"))
+        time.sleep(0.1)
+        c("SET", "k1", "v")
+        c("LPUSH", "src", "dummy")
+        first.read_reply()
+        second.read_reply()
+        c("SET", "k2", "v")
+        first.close()
+        second.close()
+
+    assert _stream(pyvalkey_server, run) == _stream(oracle_server, run)
+
+
+@pytest.mark.parametrize("fill", ["-2", "1"])
+def test_plain_nodes_with_packed_threshold(diff: Differ, fill: str) -> None:
+    diff("CONFIG", "SET", "list-max-listpack-size", fill)
+    try:
+        diff("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "1b")
+        diff("LPUSH", "lst", "9", "xxxxxxxxxx", "xxxxxxxxxx")
+        diff("OBJECT", "ENCODING", "lst")
+        diff("RPOP", "lst")
+        diff("LINSERT", "lst", "BEFORE", "xxxxxxxxxx", "yyyyyyyyyyy")
+        diff("LSET", "lst", "0", "z" * 20)
+        diff("LRANGE", "lst", "0", "-1")
+        diff("LREM", "lst", "-2", "xxxxxxxxxx")
+        diff("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "10b")
+        diff("DEL", "lst")
+        diff("LPUSH", "lst", "aa", "bb")
+        diff("OBJECT", "ENCODING", "lst")
+        diff("LSET", "lst", "-2", "x" * 10)
+        diff("RPOP", "lst")
+        diff("LRANGE", "lst", "0", "-1")
+        diff("OBJECT", "ENCODING", "lst")
+        diff("LPOS", "lst", "x" * 10)
+        for bad in ("-1", "abc", "4gb", "1tb"):
+            diff("DEBUG", "QUICKLIST-PACKED-THRESHOLD", bad)
+    finally:
+        diff("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "0")
+        diff("CONFIG", "SET", "list-max-listpack-size", "-2")
