@@ -30,7 +30,7 @@ import struct
 import time
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 from pyvalkey.persistence import lzf
@@ -1166,7 +1166,31 @@ def load_file_bytes(
     check_crc: bool = True,
     on_function: Callable[[bytes], None] | None = None,
 ) -> LoadResult:
-    """Load an RDB image into ``dbs`` (objects with ``data``/``expires``/``set_expire``, i.e.
+    """``iter_load_file_bytes`` run to the end in one go."""
+    steps = iter_load_file_bytes(data, dbs, limits, now_ms, expire_on_load, check_crc, on_function)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+LOAD_STEP_RECORDS = 512  # key records between two progress reports of iter_load_file_bytes
+
+
+def iter_load_file_bytes(
+    data: bytes,
+    dbs: list[Any],
+    limits: Limits,
+    now_ms: int,
+    expire_on_load: bool = True,
+    check_crc: bool = True,
+    on_function: Callable[[bytes], None] | None = None,
+) -> Generator[int, None, LoadResult]:
+    """Load an RDB image step by step: yields the offset reached every ``LOAD_STEP_RECORDS``
+    keys (so a caller can serve clients between steps), returns the ``LoadResult``.
+
+    Load an RDB image into ``dbs`` (objects with ``data``/``expires``/``set_expire``, i.e.
     ``Database``), which the caller has emptied. Raises ``RdbError`` on bad data.
     ``on_function`` creates each FUNCTION2 library as it is met (it may raise ``RdbError``),
     so a bad library stops the load before any later key; without it the library sources
@@ -1179,7 +1203,11 @@ def load_file_bytes(
     src = _Input(data, pos)
     db = dbs[0]
     expire_at = -1
+    records = 0
     while True:
+        records += 1
+        if records % LOAD_STEP_RECORDS == 0:
+            yield src.pos
         kind = src.byte()
         if kind == OP_EXPIRETIME:
             expire_at = struct.unpack("<i", src.read(4))[0] * 1000
