@@ -599,3 +599,93 @@ def test_copy_and_type(diff):
         ("OBJECT", "ENCODING", "l2"),
         ("HGETALL", "l2"),
     )
+
+
+# -- propagation (what replicas see) -----------------------------------------------------------
+
+
+def _stream(server, run) -> list[list[bytes]]:
+    """Attach a raw replica, let ``run(client)`` work, return the commands streamed (keep-alive
+    PINGs left out, absolute millisecond deadlines masked)."""
+    from resp import RawClient
+    from test_replication_stream import StreamReader
+
+    client = RawClient(server.port)
+    client("FLUSHALL")
+    client("CONFIG", "SET", "repl-ping-replica-period", "3600")
+    reader = StreamReader(server.port)
+    try:
+        run(client)
+        client("SET", "__end__", "1")
+        out = []
+        while True:
+            argv = reader.command()
+            if argv == [b"SET", b"__end__", b"1"]:
+                return out
+            if argv[0].upper() != b"PING":
+                out.append([b"<ms>" if a.isdigit() and len(a) == 13 else a for a in argv])
+    finally:
+        reader.close()
+        client.close()
+
+
+def test_field_expiry_and_incrbyfloat_propagation(pyvalkey_server, oracle_server):
+    def run(c):
+        c("HSET", "h", "f", "1")
+        c("HINCRBYFLOAT", "h", "f", "1.5")
+        c("HINCRBYFLOAT", "h", "g", "2")
+        c("HSET", "h5", "a", "1", "b", "2", "c", "3", "d", "4")
+        c("HEXPIRE", "h5", "100", "FIELDS", "3", "a", "nofield", "b")  # HPEXPIREAT, argv kept
+        c("hpexpire", "h5", "100000", "nx", "fields", "3", "a", "c", "b")
+        c("HEXPIREAT", "h5", "4000000000", "XX", "FIELDS", "2", "a", "c")
+        c("HPEXPIREAT", "h5", "4000000000000", "GT", "FIELDS", "1", "a")  # no change: nothing
+        c("HEXPIRE", "h5", "100", "FIELDS", "1", "nofield")  # nothing
+        c("HPERSIST", "h5", "FIELDS", "2", "a", "nofield")
+        c("HEXPIRE", "h5", "0", "NX", "FIELDS", "2", "b", "d")  # past: HDEL of what went (d)
+        c("HGETEX", "h5", "EX", "100", "FIELDS", "3", "nofield", "b", "c")  # the changed ones
+        c("HGETEX", "h5", "PERSIST", "FIELDS", "3", "nofield", "b", "c")
+        c("HGETEX", "h5", "PERSIST", "FIELDS", "1", "b")  # nothing
+        c("HGETEX", "h5", "EXAT", "1", "FIELDS", "2", "b", "nofield")  # HDEL
+        c("HGETEX", "h5", "FIELDS", "1", "c")  # a read
+        c("HSETEX", "h7", "EX", "100", "FIELDS", "2", "x", "1", "y", "2")  # PXAT
+        c("HSETEX", "h7", "FNX", "KEEPTTL", "FIELDS", "1", "z", "3")  # conditions dropped
+        c("hsetex", "h7", "fxx", "px", "100000", "fields", "1", "z", "4")
+        c("HSETEX", "h7", "FIELDS", "1", "w", "5")
+        c("HSETEX", "h7", "PXAT", "1", "FIELDS", "2", "x", "1", "new", "2")  # HDEL x
+        c("HSETEX", "h8", "EXAT", "1", "FIELDS", "1", "a", "1")  # nothing
+        c("HEXPIRE", "h7", "0", "FIELDS", "3", "y", "z", "w")  # HDEL, the key goes with them
+
+    assert _stream(pyvalkey_server, run) == _stream(oracle_server, run)
+
+
+def test_active_field_expiry_propagates_hdel(pyvalkey_server, oracle_server):
+    def run(c):
+        c("HSET", "h", "a", "1", "b", "2")
+        c("HPEXPIRE", "h", "1", "FIELDS", "1", "a")
+        time.sleep(0.3)
+        c("HSET", "gone", "x", "1")
+        c("HPEXPIRE", "gone", "1", "FIELDS", "1", "x")
+        time.sleep(0.3)  # the last field: HDEL and the key's UNLINK in one MULTI/EXEC
+        c("EXISTS", "gone")
+
+    assert _stream(pyvalkey_server, run) == _stream(oracle_server, run)
+
+
+def test_expire_conditions_hold_for_past_deadlines(diff):
+    run(
+        diff,
+        ("HSET", "h", "a", "1", "b", "2", "c", "3", "d", "4"),
+        ("HEXPIRE", "h", "100", "FIELDS", "1", "a"),
+        ("HEXPIRE", "h", "0", "NX", "FIELDS", "2", "a", "b"),
+        ("HEXPIRE", "h", "0", "XX", "FIELDS", "2", "c", "d"),
+        ("HEXPIRE", "h", "100", "FIELDS", "1", "c"),
+        ("HEXPIRE", "h", "0", "GT", "FIELDS", "2", "c", "d"),
+        ("HEXPIRE", "h", "0", "LT", "FIELDS", "3", "c", "d", "nofield"),
+        ("HGETALL", "h"),
+        ("HSET", "lp", "a", "1"),  # listpack: no field has a TTL
+        ("HPEXPIREAT", "lp", "1", "XX", "FIELDS", "1", "a"),
+        ("HPEXPIREAT", "lp", "1", "GT", "FIELDS", "1", "a"),
+        ("HGETALL", "lp"),
+        ("HPEXPIREAT", "lp", "1", "LT", "FIELDS", "1", "a"),
+        ("EXISTS", "lp"),
+    )

@@ -498,3 +498,65 @@ def test_sscan_hashtable_full_iteration(diff):
         assert expected <= set(seen)
         assert calls >= len(expected) // count
         diff("SADD", "h", "member:999")
+
+
+# -- propagation (what replicas see) -----------------------------------------------------------
+
+
+def _stream(server, run):
+    """Attach a raw replica, let ``run(client)`` work, return the commands streamed (without the
+    keep-alive PINGs)."""
+    from resp import RawClient
+    from test_replication_stream import StreamReader
+
+    client = RawClient(server.port)
+    client("FLUSHALL")
+    client("CONFIG", "SET", "repl-ping-replica-period", "3600")
+    reader = StreamReader(server.port)
+    try:
+        popped = run(client)
+        client("SET", "__end__", "1")
+        out = []
+        while True:
+            argv = reader.command()
+            if argv == [b"SET", b"__end__", b"1"]:
+                return out, popped
+            if argv[0].upper() != b"PING":
+                out.append(argv)
+    finally:
+        reader.close()
+        client.close()
+
+
+def test_spop_propagates_as_srem_del_or_unlink(pyvalkey_server, oracle_server):
+    def run(c):
+        popped = []
+        c("SADD", "whole1", "a", "b", "c")
+        c("SADD", "whole2", "1", "2", "3")
+        c("CONFIG", "SET", "lazyfree-lazy-server-del", "no")
+        c("SPOP", "whole1", "5")  # the whole set: DEL
+        c("CONFIG", "SET", "lazyfree-lazy-server-del", "yes")
+        c("SPOP", "whole2", "3")  # ... or UNLINK
+        c("SADD", "few", *"abcdefghijklmnopqrstuvwxyz")
+        popped.append(members(c("SPOP", "few", "3")))  # a few of many: SREM of those
+        popped.append(members(c("SPOP", "few", "20")))  # most of them (the other strategy)
+        popped.append([c("SPOP", "few")[4:-2]])  # one: SREM
+        c("SADD", "ints", *range(2000))
+        popped.append(members(c("SPOP", "ints", "1500")))  # SREMs of 1024 at most, in MULTI
+        c("SPOP", "nokey", "3")
+        c("SPOP", "few", "0")
+        c("SRANDMEMBER", "few", "3")  # never propagated
+        return popped
+
+    streams = []
+    for server in (pyvalkey_server, oracle_server):
+        stream, popped = _stream(server, run)
+        srems = [argv for argv in stream if argv[0] == b"SREM"]
+        # each SREM names exactly what the pop it stands for returned
+        assert [argv[2:] for argv in srems[:3]] == popped[:3]
+        assert [m for argv in srems[3:] for m in argv[2:]] == popped[3]
+        assert [len(argv) - 2 for argv in srems[3:]] == [1024, 476]
+        shape = [argv if argv[0] != b"SREM" else argv[:2] + [b"%d" % (len(argv) - 2)] for argv in stream]
+        streams.append(shape)
+    assert streams[0] == streams[1]
+    assert [b"DEL", b"whole1"] in streams[0] and [b"UNLINK", b"whole2"] in streams[0]

@@ -862,3 +862,54 @@ def test_blocking_inside_multi(d: Differ) -> None:
     d("ZADD", "z", "1", "a", "2", "b")
     d("BZPOPMAX", "z", "0")
     d("EXEC")
+
+
+# -- propagation (what replicas see) -----------------------------------------------------------
+
+
+def _stream(server, run) -> list[list[bytes]]:
+    from test_replication_stream import StreamReader
+
+    client = RawClient(server.port)
+    client("FLUSHALL")
+    client("CONFIG", "SET", "repl-ping-replica-period", "3600")
+    reader = StreamReader(server.port)
+    try:
+        run(server.port, client)
+        client("SET", "__end__", "1")
+        out = []
+        while True:
+            argv = reader.command()
+            if argv == [b"SET", b"__end__", b"1"]:
+                return out
+            if argv[0].upper() != b"PING":
+                out.append(argv)
+    finally:
+        reader.close()
+        client.close()
+
+
+def test_pops_propagate_as_zpopmin_zpopmax(pyvalkey_server, oracle_server) -> None:
+    def run(port: int, c: RawClient) -> None:
+        c("ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e", "6", "f")
+        c("ZMPOP", "1", "z", "MIN")
+        c("ZMPOP", "2", "noz", "z", "max", "COUNT", "2")
+        c("ZMPOP", "1", "z", "MIN", "COUNT", "10")
+        c("ZADD", "z", "1", "a", "2", "b", "3", "c")
+        c("BZPOPMIN", "noz", "z", "0")
+        c("BZPOPMAX", "z", "0")
+        c("BZMPOP", "0", "1", "z", "MAX", "COUNT", "5")
+        c("ZMPOP", "1", "noz", "MIN")
+        c("ZPOPMIN", "noz", "3")
+        waiters = [RawClient(port) for _ in range(3)]
+        waiters[0].send(encode_command("BZPOPMIN", "w1", "0"))
+        waiters[1].send(encode_command("BZPOPMAX", "w2", "0"))
+        waiters[2].send(encode_command("BZMPOP", "0", "2", "x", "w3", "MIN", "COUNT", "2"))
+        time.sleep(0.1)
+        for key in ("w1", "w2", "w3"):
+            c("ZADD", key, "1", "p", "2", "q", "3", "r")
+        for waiter in waiters:
+            waiter.read_reply()
+            waiter.close()
+
+    assert _stream(pyvalkey_server, run) == _stream(oracle_server, run)
