@@ -245,3 +245,32 @@ def test_partial_sort_ties(d: Differ) -> None:
         d("SORT", "r", "BY", "rw_*", "LIMIT", start, "9")
         d("SORT", "r", "BY", "rw_*", "ALPHA", "LIMIT", "1", "-1", "STORE", "out")
         d("LRANGE", "out", "0", "-1")
+
+
+def _quicklist_details(reply: bytes) -> bytes:
+    """DEBUG OBJECT's encoding and quicklist figures (addresses and serialized sizes differ)."""
+    words = reply.split()
+    return b" ".join(w for w in words if w.startswith((b"encoding:", b"ql_")))
+
+
+def test_sort_store_quicklist_keeps_the_configured_options(diff) -> None:
+    try:
+        diff("CONFIG", "SET", "list-max-listpack-size", "-1")
+        diff("CONFIG", "SET", "list-compress-depth", "12")
+        diff("LPUSH", "lst", *("1" * 6000))
+        diff("SORT", "lst", "STORE", "dst")
+        for args in (("DEBUG", "OBJECT", "dst"), ("DEBUG", "OBJECT", "dst", "fast")):
+            ours, theirs = diff.both(*args)
+            assert _quicklist_details(ours) == _quicklist_details(theirs)
+            assert b"ql_listpack_max:-1 ql_compressed:1" in ours
+        diff("CONFIG", "SET", "list-max-listpack-size", "3")
+        diff("CONFIG", "SET", "list-compress-depth", "0")
+        diff("RPUSH", "q", *map(str, range(13)))
+        diff("SORT", "q", "STORE", "q2")
+        for key in ("q", "q2"):
+            ours, theirs = diff.both("DEBUG", "OBJECT", key)
+            assert _quicklist_details(ours) == _quicklist_details(theirs)
+            assert b"ql_nodes:5 ql_avg_node:2.60 ql_listpack_max:3 ql_compressed:0" in ours
+    finally:
+        diff("CONFIG", "SET", "list-max-listpack-size", "-2")
+        diff("CONFIG", "SET", "list-compress-depth", "0")

@@ -37,7 +37,9 @@ COUNT_NEGATIVE = b"ERR COUNT can't be negative"
 MAXLEN_NEGATIVE = b"ERR MAXLEN can't be negative"
 NUMKEYS_NOT_POSITIVE = b"ERR numkeys should be greater than 0"
 COUNT_NOT_POSITIVE = b"ERR count should be greater than 0"
-RANGE_NOT_SYMMETRIC = b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+RANGE_NOT_SYMMETRIC = (
+    b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+)
 
 
 def _long(arg: bytes, error: bytes = msg.NOT_INTEGER) -> int:
@@ -55,9 +57,7 @@ def _ranged(arg: bytes, low: int, error: bytes | None) -> int:
     if value < low:
         if error is not None:
             raise ErrorReply(error)
-        raise ErrorReply(
-            b"ERR value is out of range, value must between %d and %d" % (low, LONG_MAX)
-        )
+        raise ErrorReply(b"ERR value is out of range, value must between %d and %d" % (low, LONG_MAX))
     return value
 
 
@@ -77,6 +77,10 @@ def _write(db: Database, key: bytes) -> ListValue | None:
 
 def _fill(client: Client) -> int:
     return client.server.config.list_max_listpack_size  # type: ignore[no-any-return]
+
+
+def _compress(client: Client) -> int:
+    return client.server.config.list_compress_depth  # type: ignore[no-any-return]
 
 
 def _raw_size(value: bytes) -> int:
@@ -131,7 +135,7 @@ def _push(client: Client, argv: list[bytes], head: bool, only_existing: bool) ->
         lst = ListValue()
         db.add(key, lst)
     values = argv[2:]
-    lst.grow_check(_fill(client), sum(map(len, values)), len(values))
+    lst.grow_check(_fill(client), sum(map(len, values)), len(values), _compress(client))
     lst.push_many(values, head)
     client.server.keyspace.dirty += len(values)
     db.signal_modified(key)
@@ -175,7 +179,7 @@ def linsert(client: Client, argv: list[bytes]) -> Any:
         return 0
     value = argv[4]
     # Valkey converts before looking for the pivot, so a failed insert can still convert.
-    lst.grow_check(_fill(client), len(value), 1)
+    lst.grow_check(_fill(client), len(value), 1, _compress(client))
     if not lst.insert(argv[3], value, after):
         return -1
     db.signal_modified(key)
@@ -278,7 +282,7 @@ def lset(client: Client, argv: list[bytes]) -> Any:
         raise ErrorReply(msg.NO_SUCH_KEY)
     index = _long(argv[2])
     value = argv[3]
-    lst.grow_check(_fill(client), len(value), 1)
+    lst.grow_check(_fill(client), len(value), 1, _compress(client))
     if not lst.set(index, value):
         raise ErrorReply(INDEX_OUT_OF_RANGE)
     lst.shrink_check(_fill(client))
@@ -367,11 +371,13 @@ def rpop(client: Client, argv: list[bytes]) -> Any:
     return _pop(client, argv, False)
 
 
-def _push_moved(client: Client, db: Database, key: bytes, dst: ListValue | None, value: bytes, head: bool) -> None:
+def _push_moved(
+    client: Client, db: Database, key: bytes, dst: ListValue | None, value: bytes, head: bool
+) -> None:
     if dst is None:
         dst = ListValue()
         db.add(key, dst)
-    dst.grow_check(_fill(client), _raw_size(value), 1)
+    dst.grow_check(_fill(client), _raw_size(value), 1, _compress(client))
     dst.push(value, head)
     db.signal_modified(key)
     db.notify(NOTIFY_LIST, b"lpush" if head else b"rpush", key)

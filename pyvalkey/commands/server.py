@@ -582,6 +582,9 @@ def debug_object(client: Client, argv: list[bytes]) -> Any:
     if not fast:
         text += f" serializedlength:{serialized_length(value)}"
     text += f" lru:{accessed & info_module.LRU_CLOCK_MAX} lru_seconds_idle:{max(lru_now - accessed, 0)}"
+    details = getattr(value, "debug_details", None)  # quicklist node figures (storage/lists.py)
+    if details is not None:
+        text += details(fast)
     return SimpleString(text.encode())
 
 

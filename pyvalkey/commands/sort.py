@@ -232,7 +232,12 @@ def _sort(client: Client, argv: list[bytes], readonly: bool) -> Any:
     outputlen = len(stored)
     keyspace = db.keyspace
     if outputlen:
-        db.set(storekey, ListValue.from_values(stored, client.server.config.list_max_listpack_size))
+        db.set(
+            storekey,
+            ListValue.from_values(
+                stored, client.server.config.list_max_listpack_size, client.server.config.list_compress_depth
+            ),
+        )
         db.notify(NOTIFY_LIST, b"sortstore", storekey)
         keyspace.dirty += outputlen
     elif db.delete(storekey):

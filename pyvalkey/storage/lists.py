@@ -142,13 +142,14 @@ class ListValue:
     """A list key's value. ``nodes is None`` means listpack encoding."""
 
     TYPE_NAME = b"list"
-    __slots__ = ("fill", "items", "lp_bytes", "nodes")
+    __slots__ = ("compress", "fill", "items", "lp_bytes", "nodes")
 
     def __init__(self) -> None:
         self.items: deque[bytes] = deque()
         self.lp_bytes = _LP_EMPTY
         self.nodes: deque[Node] | None = None
         self.fill = -2
+        self.compress = 0  # list-compress-depth when the quicklist was made (DEBUG OBJECT shows it)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -161,17 +162,19 @@ class ListValue:
         twin.items = self.items.copy()
         twin.lp_bytes = self.lp_bytes
         twin.fill = self.fill
+        twin.compress = self.compress
         if self.nodes is not None:
             twin.nodes = deque(Node(n.count, n.sz, n.plain) for n in self.nodes)
         return twin
 
     @classmethod
-    def from_values(cls, values: list[bytes], fill: int) -> ListValue:
+    def from_values(cls, values: list[bytes], fill: int, compress: int = 0) -> ListValue:
         """A list built the way Valkey builds one for SORT ... STORE: pushed into a fresh
         quicklist, then turned into a listpack if it fits one node within the full limit."""
         lst = cls()
         lst.nodes = deque()
         lst.fill = fill
+        lst.compress = compress
         lst.push_many(values, False)
         nodes = lst.nodes
         if len(nodes) == 1 and not nodes[0].plain:
@@ -183,7 +186,7 @@ class ListValue:
 
     # -- encoding conversions ----------------------------------------------------------------
 
-    def grow_check(self, fill: int, add_bytes: int, add_count: int) -> None:
+    def grow_check(self, fill: int, add_bytes: int, add_count: int, compress: int = 0) -> None:
         """Before adding elements: a listpack that would pass the limit becomes a quicklist.
         ``add_bytes`` is the raw length of the new elements (Valkey's estimate)."""
         if self.nodes is not None:
@@ -194,6 +197,20 @@ class ListValue:
                 nodes.append(Node(len(self.items), self.lp_bytes))
             self.nodes = nodes
             self.fill = fill
+            self.compress = compress
+
+    def debug_details(self, fast: bool) -> str:
+        """What DEBUG OBJECT adds for a quicklist: nodes, average fill, fill factor, whether
+        it compresses, and (unless FAST) the nodes' total uncompressed bytes."""
+        nodes = self.nodes
+        if nodes is None:
+            return ""
+        count = len(nodes)
+        average = f"{len(self.items) / count:.2f}" if count else "nan"
+        text = f" ql_nodes:{count} ql_avg_node:{average} ql_listpack_max:{self.fill} ql_compressed:{int(self.compress != 0)}"
+        if not fast:
+            text += f" ql_uncompressed_size:{sum(node.sz for node in nodes)}"
+        return text
 
     def shrink_check(self, fill: int) -> None:
         """After removing elements: a one-node quicklist at half the limit becomes a listpack."""
@@ -365,9 +382,7 @@ class ListValue:
                     items.pop()
                 popped = [b""] * whole + [items.pop() for _ in range(part)]
         else:
-            popped = (
-                [items.popleft() for _ in range(count)] if head else [items.pop() for _ in range(count)]
-            )
+            popped = [items.popleft() for _ in range(count)] if head else [items.pop() for _ in range(count)]
         self._forget_end(popped, head)
 
     # -- reads ---------------------------------------------------------------------------------
