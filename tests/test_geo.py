@@ -433,3 +433,33 @@ def test_large_search_is_fast(r: RawClient) -> None:
     assert reply.startswith(b"*10\r\n")
     assert r("GEOSEARCHSTORE", "dst", "big", "FROMLONLAT", "0", "0", "BYBOX", "500", "500", "km").startswith(b":")
     assert time.monotonic() - started < 15
+
+
+def test_geoadd_propagates_the_zadd(pyvalkey_server, oracle_server) -> None:  # type: ignore[no-untyped-def]
+    """Replicas get the ZADD that GEOADD runs (scores computed, options as given), and
+    nothing when nothing changed or the command failed."""
+    from test_replication_stream import StreamReader
+
+    feeds = []
+    for server in (pyvalkey_server, oracle_server):
+        admin = RawClient(server.port)
+        admin("FLUSHALL")
+        admin("CONFIG", "SET", "repl-ping-replica-period", "3600")
+        reader = StreamReader(server.port)
+        time.sleep(0.05)
+        admin("GEOADD", "g", "nx", "ch", "1", "2", "m", "3", "4", "n")
+        admin("GEOADD", "g", "XX", "CH", "1", "2.5", "m", "3", "4", "q")
+        admin("GEOADD", "g", "XX", "1", "2.5", "m")  # no change
+        admin("GEOADD", "g", "1", "200", "m")  # error
+        admin("SET", "s", "x")
+        admin("GEOADD", "s", "1", "2", "m")  # WRONGTYPE
+        admin("SET", "end", "1")
+        feed = []
+        while (argv := reader.command()) != [b"SET", b"end", b"1"]:
+            if argv[0].upper() not in (b"PING", b"SELECT"):
+                feed.append(argv)
+        feeds.append(feed)
+        reader.close()
+        admin.close()
+    assert feeds[0] == feeds[1]
+    assert feeds[0][0][0] == b"ZADD"

@@ -547,3 +547,44 @@ def test_object_encoding_of_values_set_by_client(diff):
         else:
             diff(cmd, "k")
         diff("OBJECT", "ENCODING", "k")
+
+
+# -- large PFADDs on sparse values (the bulk path) ------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bulk_pfadd_on_sparse_values(diff, max_bytes, seed):
+    """Batches of 64+ elements on sparse values, around and far past the conversion point,
+    also with a value already larger than a lowered limit: the same bytes and change counts."""
+    rng = random.Random(1000 + seed)
+    limit = [300, 1200, 3000, 6000][seed]
+    max_bytes(limit)
+    for round_ in range(6):
+        key = f"h{round_}"
+        if round_ == 5:
+            max_bytes(100000)
+            check_dirty(diff, "PFADD", key, *_elements(rng, 900))
+            max_bytes(limit // 2)  # the value is now larger than the limit
+        for size in (rng.choice([64, 300, 900]), rng.choice([64, 1500, 2800]), 3000):
+            batch = _elements(rng, size)
+            batch += batch[: rng.randrange(0, 40)]  # repeated elements count once
+            check_dirty(diff, "PFADD", key, *batch)
+            diff("PFDEBUG", "ENCODING", key)
+            same_value(diff, key)
+        diff("PFCOUNT", key)
+
+
+def test_bulk_pfadd_matches_step_by_step_updates():
+    """In process: the shortcut for large batches leaves the same bytes and counts as
+    replaying Valkey's sparse updates one element at a time."""
+    rng = random.Random(7)
+    for _ in range(25):
+        limit = rng.choice([100, 500, 1000, 3000, 5000, 20000])
+        before = [b"%r" % rng.random() for _ in range(rng.randrange(0, 500))]
+        batch = [b"%r" % rng.random() for _ in range(rng.randrange(64, 3000))]
+        step = hll.new_sparse()
+        hll.add_elements(step, iter(before), 100000)
+        bulk = bytearray(step)
+        expected = hll._sparse_add(step, iter(batch), False, limit)
+        assert hll.add_elements(bulk, batch, limit) == expected
+        assert bulk == step

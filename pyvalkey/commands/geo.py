@@ -121,14 +121,20 @@ def geoadd(client: Client, argv: list[bytes]) -> Any:
         first += 1
     if (argc - first) % 3 or (nx and xx):
         raise ErrorReply(msg.SYNTAX)
-    zadd_argv = [b"zadd"] + argv[1:first]
+    zadd_argv = [b"ZADD"] + argv[1:first]
     for i in range(first, argc, 3):
         lon, lat = _lonlat(argv[i], argv[i + 1])
         bits = geohash.encode(lon, lat, geohash.STEP_MAX)
         zadd_argv.append(b"%d" % bits)
         zadd_argv.append(argv[i + 2])
     # The rest is ZADD with the computed scores (its key checks, counts and events).
-    return zset_commands._zadd(client, zadd_argv, False)
+    keyspace = client.server.keyspace
+    dirty = keyspace.dirty
+    reply = zset_commands._zadd(client, zadd_argv, False)
+    if keyspace.dirty != dirty:
+        # Valkey runs (and so propagates) the ZADD it builds, not the GEOADD.
+        client.server.propagator.rewrite(zadd_argv)
+    return reply
 
 
 @command("geopos")
