@@ -228,11 +228,12 @@ class Server:
 
         self.loop = asyncio.get_running_loop()
         self.shutdown_requested = self.loop.create_future()
-        # Persistence: load dir/dbfilename before any client can connect (exits on a bad file).
-        from pyvalkey.commands.persistence import on_server_start
+        # Persistence: load dir/dbfilename with the listeners open, so that clients connecting
+        # during a long load get -LOADING as from Valkey (exits on a bad file).
+        from pyvalkey.commands.persistence import on_server_start_serving
 
-        on_server_start(self)
         self.listeners = await start_listeners(self)
+        await on_server_start_serving(self)
         self._cron_task = self.loop.create_task(self._cron_loop())
 
     async def serve_forever(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -518,3 +519,51 @@ def test_functions_saved_and_reloaded_like_valkey(workdir: str) -> None:
     ours = _functions_reload_run(start_pyvalkey, os.path.join(workdir, "ours"))
     theirs = _functions_reload_run(start_oracle, os.path.join(workdir, "theirs"))
     assert ours == theirs
+
+
+def test_loading_state_while_a_big_file_loads(workdir: str) -> None:
+    """Clients connecting during the start-up load get -LOADING (commands without the loading
+    flag) and INFO with loading:1 and the progress fields; then the data is there."""
+    from oracle import free_port
+
+    keyspace = Keyspace(Clock(), 16)
+    data = keyspace.dbs[0].data
+    for i in range(50_000):
+        data[b"key:%d" % i] = b"value:%d" % i
+    Path(workdir, "big.rdb").write_bytes(rdb.dump_file_bytes(keyspace.dbs, compress=False))
+    port = free_port()
+    argv = [sys.executable, "-m", "pyvalkey", "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir,
+            "--dbfilename", "big.rdb", "--save", "", "--appendonly", "no"]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        seen_loading = b""
+        info = b""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                client = RawClient(port)
+            except OSError:
+                time.sleep(0.005)
+                continue
+            try:
+                reply = client("GET", "key:7")
+                if reply.startswith(b"-LOADING"):
+                    seen_loading = reply
+                    info = client("INFO", "persistence")
+                    continue
+                break
+            except OSError:
+                continue
+            finally:
+                client.close()
+        assert seen_loading == b"-LOADING Valkey is loading the dataset in memory\r\n"
+        assert b"loading:1\r\n" in info and b"loading_loaded_perc:" in info and b"loading_total_bytes:" in info
+        client = RawClient(port)
+        assert client("GET", "key:7") == b"$7\r\nvalue:7\r\n"
+        assert client("DBSIZE") == b":50000\r\n"
+        assert b"loading:0\r\n" in client("INFO", "persistence")
+        client.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -15,6 +15,7 @@ around each call); "changes since the last save" is ``keyspace.dirty - dirty_at_
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -54,6 +55,10 @@ MISCONF = (
     b"RDB error."
 )
 _RETRY_DELAY = 5  # seconds between automatic attempts after a failed background save
+LOADING = b"LOADING Valkey is loading the dataset in memory"
+# While the start-up load runs, clients are served (with -LOADING) at least this often, as
+# Valkey does every loading-process-events-interval (100 ms by default).
+_LOADING_SLICE = 0.1
 
 
 class RdbState:
@@ -72,6 +77,10 @@ class RdbState:
         self.keys_loaded = 0
         self.keys_expired = 0
         self.shutdown_saved = False
+        self.loading = False
+        self.loading_start_time = 0
+        self.loading_total_bytes = 0
+        self.loading_loaded_bytes = 0
         server.cron_jobs.append(self.cron)
         server.dispatcher.pre_checks.append(self.misconf_check)
         server.shutdown_hooks.append(self.on_close)
@@ -260,14 +269,20 @@ class RdbState:
 
     # -- loading -------------------------------------------------------------------------------
 
+    def read_file(self) -> bytes | None:
+        """The whole of ``dbfilename``, or None when there is none."""
+        try:
+            with open(self.path(), "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+
     def load(self, merge: bool = False, replace_functions: bool | None = None) -> bool:
         """Load ``dbfilename`` into the (already emptied) keyspace. False on a missing file;
         raises ``RdbError``/``OSError`` on a bad one. ``replace_functions`` (default: ``merge``)
         lets the file's libraries replace existing ones of the same name."""
-        try:
-            with open(self.path(), "rb") as handle:
-                data = handle.read()
-        except FileNotFoundError:
+        data = self.read_file()
+        if data is None:
             return False
         server = self.server
         keyspace = server.keyspace
@@ -297,6 +312,12 @@ class RdbState:
             result = rdb.load_file_bytes(
                 data, keyspace.dbs, limits, keyspace.now_ms, not keyspace.is_replica, on_function=on_function
             )
+        self._loaded(result)
+        return True
+
+    def _loaded(self, result: rdb.LoadResult) -> None:
+        server = self.server
+        keyspace = server.keyspace
         lru = keyspace.lru_clock
         for db in keyspace.dbs:
             for key in db.data:
@@ -311,7 +332,52 @@ class RdbState:
             log.info("Done loading RDB, keys loaded: %d, keys expired: %d.", result.keys, result.expired)
         server.dirty_at_last_save = keyspace.dirty  # type: ignore[attr-defined]
         server.lastsave = time.time()  # type: ignore[attr-defined]
+
+    async def load_serving(self) -> bool:
+        """The start-up load with the listeners already open: the file is loaded in steps and
+        between steps the event loop serves clients, who get -LOADING for every command
+        without the ``loading`` flag (INFO shows the progress), as in Valkey."""
+        data = self.read_file()
+        if data is None:
+            return False
+        server = self.server
+        keyspace = server.keyspace
+        keyspace.refresh_time()
+
+        def on_function(code: bytes) -> None:
+            load_libraries(server, [code], False)
+
+        steps = rdb.iter_load_file_bytes(
+            data, keyspace.dbs, rdb.Limits(server.config), keyspace.now_ms, not keyspace.is_replica,
+            on_function=on_function,
+        )
+        self.loading = True
+        self.loading_start_time = int(time.time())
+        self.loading_total_bytes = len(data)
+        self.loading_loaded_bytes = 0
+        checks = server.dispatcher.pre_checks
+        checks.insert(0, self.loading_check)
+        try:
+            deadline = time.monotonic() + _LOADING_SLICE
+            while True:
+                try:
+                    self.loading_loaded_bytes = next(steps)
+                except StopIteration as done:
+                    result = done.value
+                    break
+                if time.monotonic() >= deadline:
+                    await asyncio.sleep(0)
+                    deadline = time.monotonic() + _LOADING_SLICE
+        finally:
+            self.loading = False
+            checks.remove(self.loading_check)
+        self._loaded(result)
         return True
+
+    def loading_check(self, client: Client, cmd: Any, argv: list[bytes]) -> Any:
+        if self.loading and not cmd.loading_ok:
+            return ErrorReply(LOADING)
+        return None
 
 
 def library_codes(server: Server) -> list[bytes]:
@@ -357,6 +423,24 @@ def _track_field_ttls(server: Server) -> None:
                 registry.track(db, key, value)
 
 
+async def on_server_start_serving(server: Server) -> None:
+    """``on_server_start`` for a server whose listeners are open: clients connecting during a
+    long load are answered -LOADING instead of waiting."""
+    current = state(server)
+    from pyvalkey.commands.aof import on_server_start as aof_on_server_start
+
+    if aof_on_server_start(server):  # appendonly yes: the AOF is the dataset, dbfilename is not read
+        return
+    started = time.monotonic()
+    try:
+        loaded = await current.load_serving()
+    except (rdb.RdbError, OSError) as exc:
+        log.error("Fatal error loading the DB (%s). Exiting.", exc)
+        raise SystemExit(1) from None
+    if loaded:
+        log.info("DB loaded from disk: %.3f seconds", time.monotonic() - started)
+
+
 def state(server: Server) -> RdbState:
     current = getattr(server, "rdb_state", None)
     if current is None:
@@ -395,6 +479,7 @@ def _info_values(server: Server) -> dict[str, Any]:
     if current is None:
         return {}
     return {
+        "loading": 1 if current.loading else 0,
         "rdb_bgsave_in_progress": 1 if current.child_pid else 0,
         "rdb_last_bgsave_status": "ok" if current.last_bgsave_ok else "err",
         "rdb_last_bgsave_time_sec": current.last_bgsave_seconds,
@@ -405,7 +490,26 @@ def _info_values(server: Server) -> dict[str, Any]:
     }
 
 
+def _info_lines(server: Server) -> list[tuple[str, Any]]:
+    current = getattr(server, "rdb_state", None)
+    if current is None or not current.loading:
+        return []
+    total = current.loading_total_bytes
+    loaded = current.loading_loaded_bytes
+    elapsed = int(time.time()) - current.loading_start_time
+    eta = (elapsed * (total - loaded)) // (loaded + 1) if elapsed else 1
+    return [
+        ("loading_start_time", current.loading_start_time),
+        ("loading_total_bytes", total),
+        ("loading_rdb_used_mem", 0),
+        ("loading_loaded_bytes", loaded),
+        ("loading_loaded_perc", f"{loaded * 100 / total if total else 0:.2f}"),
+        ("loading_eta_seconds", eta),
+    ]
+
+
 info_module.register_values("persistence", _info_values)
+info_module.register_lines("persistence", _info_lines)
 
 
 # -- commands --------------------------------------------------------------------------------------

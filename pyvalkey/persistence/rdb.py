@@ -54,6 +54,7 @@ __all__ = [
     "decode_value",
     "dump_file_bytes",
     "encode_value",
+    "iter_load_file_bytes",
     "load_file_bytes",
     "verify_dump_payload",
 ]
@@ -1204,9 +1205,16 @@ def iter_load_file_bytes(
     db = dbs[0]
     expire_at = -1
     records = 0
+    # The checksum is computed step by step too, so that no single step is long.
+    view = memoryview(data)
+    crc = 0
+    crc_pos = 0
     while True:
         records += 1
         if records % LOAD_STEP_RECORDS == 0:
+            if check_crc:
+                crc = crc64(view[crc_pos : src.pos], crc)
+                crc_pos = src.pos
             yield src.pos
         kind = src.byte()
         if kind == OP_EXPIRETIME:
@@ -1278,7 +1286,7 @@ def iter_load_file_bytes(
     if version >= 5:
         footer = src.read(8)
         expected = _U64.unpack(footer)[0]
-        if check_crc and expected != 0 and expected != crc64(memoryview(data)[: src.pos - 8]):
+        if check_crc and expected != 0 and expected != crc64(view[crc_pos : src.pos - 8], crc):
             raise RdbError("Wrong RDB checksum. Aborting now.")
     result.end = src.pos
     return result
