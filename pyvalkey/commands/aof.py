@@ -51,6 +51,7 @@ REWRITE_FAILED = (
     b"ERR Can't execute an AOF background rewriting. Please check the server logs for more information."
 )
 LOADAOF_FAILED = b"ERR Error trying to load the AOF files, check server logs."
+LOADING = b"LOADING Valkey is loading the dataset in memory"
 _RETRY_DELAY = 5  # seconds between attempts after a failed automatic rewrite
 
 
@@ -617,6 +618,10 @@ def _restore_functions(server: Server, codes: list[bytes]) -> None:
         raise AofFileError(f"Failed loading functions from the AOF base: {exc.message.decode(errors='replace')}")
 
 
+def _loading_check(client: Client, cmd: Command, argv: list[bytes]) -> Any:
+    return None if cmd.loading_ok else ErrorReply(LOADING)
+
+
 def state(server: Server) -> AofState:
     current = getattr(server, "aof_state", None)
     if current is None:
@@ -632,12 +637,17 @@ def on_server_start(server: Server) -> bool:
         return False
     current = state(server)
     started = time.monotonic()
+    # Listeners may already be open: until the data is in, and while a failed start-up winds
+    # down, commands get -LOADING as from Valkey (PING included, so nobody sees a ready server).
+    checks = server.dispatcher.pre_checks
+    checks.insert(0, _loading_check)
     try:
         loaded = current.load()
         current.open_on_start()
     except (AofFileError, OSError, rdb.RdbError) as exc:
         log.error("%s", exc)
         raise SystemExit(1) from None
+    checks.remove(_loading_check)
     if loaded:
         log.info("DB loaded from append only file: %.3f seconds", time.monotonic() - started)
     return True
