@@ -736,7 +736,7 @@ SHUTDOWN_HOOKS.append(_shutdown_hook)
     "loadaof",
     lambda n: n == 2,
     "LOADAOF",
-    "Flush the AOF buffers on disk and reload the AOF in memory.",
+    "Sync the append-only files, empty the dataset and replay the files into it.",
 )
 def debug_loadaof(client: Client, argv: list[bytes]) -> Any:
     server = client.server
