@@ -24,7 +24,8 @@ class StreamReader:
         self.sock.sendall(b"PSYNC ? -1\r\n" if psync else b"SYNC\r\n")
         if psync:
             self.fullresync = self._line()
-        header = self._line()
+        # a primary sends bare newlines as keep-alives while it prepares the snapshot
+        header = self._line().lstrip(b"\n")
         assert header.startswith(b"$"), header
         self._take(int(header[1:]))
 
