@@ -17,6 +17,7 @@ from pyvalkey.client import Client
 from pyvalkey.commands.helptext import HelpEntry, help_reply
 from pyvalkey.commands.parsing import parse_int
 from pyvalkey.commands.registry import command
+from pyvalkey.commands.server import debug_subcommand
 from pyvalkey.errors import ErrorReply, msg, subcommand_syntax_error
 from pyvalkey.protocol.replies import OK, Map
 from pyvalkey.scripting.state import scripting
@@ -323,3 +324,10 @@ _FUNCTION_HELP: list[HelpEntry] = [
 @command("function|help")
 def function_help(client: Client, argv: list[bytes]) -> Any:
     return help_reply("FUNCTION", _FUNCTION_HELP)
+
+
+@debug_subcommand("set-disable-deny-scripts", lambda n: n == 3)
+def debug_set_disable_deny_scripts(client: Client, argv: list[bytes]) -> Any:
+    """Valkey's testing switch: scripts may then call commands flagged noscript."""
+    client.server.scripts_deny_disabled = parse_int(argv[2]) not in (None, 0)  # type: ignore[attr-defined]
+    return OK

@@ -184,6 +184,10 @@ class Engine:
         self._stop_hook = self.api.stop_hook
         self._table_from = lua.table_from
         self._new_table = self.api.new_table
+        # Reply conversion reads tables raw, as Valkey does: a metatable's __index (even _G's
+        # "nonexistent global" guard) must neither run nor change what is returned.
+        self._rawget = self.api.rawget
+        self._where_caller = self.api.where_caller
         self._script_client: Client | None = None
 
     def close(self) -> None:
@@ -193,7 +197,7 @@ class Engine:
         libs.unbind(self)
         for name in (
             "api", "_compile", "_compile_library", "_run_eval", "_run_function", "_run_loader",
-            "_start_hook", "_stop_hook", "_table_from", "_new_table",
+            "_start_hook", "_stop_hook", "_table_from", "_new_table", "_rawget", "_where_caller",
         ):
             setattr(self, name, None)
         self.lua = None  # type: ignore[assignment]
@@ -243,6 +247,7 @@ class Engine:
             # cannot happen through the dispatcher (EVAL is noscript), kept as a guard
             return ErrorReply(b"ERR Script is already running")
         self.run_ctx = ctx
+        libs.current_where.append(self._where_caller)
         table_from = self._table_from
         threshold = self.server.config.busy_reply_threshold
         hooked = threshold > 0
@@ -262,6 +267,7 @@ class Engine:
             return ErrorReply(b"ERR Error running script: " + str(exc).encode(errors="replace"))
         finally:
             self.run_ctx = None  # first: the hook must find nothing to kill while it is removed
+            libs.current_where.pop()
             if hooked:
                 self._stop_hook()
             ctx.client.out.clear()
@@ -271,14 +277,15 @@ class Engine:
     def _error_from(self, err: Any, with_position: bool) -> ErrorReply:
         if _lua_type(err) != "table":
             return ErrorReply(b"ERR Error running script, " + _text(err)[:100])
-        message = err[b"err"]
+        raw = self._rawget
+        message = raw(err, b"err")
         if isinstance(message, (bytes, int, float)) and not isinstance(message, bool):
             text = _lua_tostring(message)
         else:
             text = b"ERR unknown error"
         if with_position:
-            source = err[b"source"]
-            line = err[b"line"]
+            source = raw(err, b"source")
+            line = raw(err, b"line")
             if source is not None and line is not None and _lua_type(source) is None:
                 text += b" script: on %s:%s." % (_lua_tostring(source), _lua_tostring(line))
         return ErrorReply(text)
@@ -298,7 +305,11 @@ class Engine:
             return None
         if depth >= _MAX_DEPTH:
             return ErrorReply(b"ERR reached lua stack limit")
-        rawget = value.__getitem__
+        raw = self._rawget
+
+        def rawget(key: Any) -> Any:
+            return raw(value, key)
+
         err = rawget(b"err")
         if isinstance(err, bytes):
             message = self._error_from(value, with_position=False).message
@@ -317,8 +328,8 @@ class Engine:
             return Raw(b"$%d\r\n%s\r\n" % (len(big), big))
         verbatim = rawget(b"verbatim_string")
         if _lua_type(verbatim) == "table":
-            fmt = verbatim[b"format"]
-            text = verbatim[b"string"]
+            fmt = raw(verbatim, b"format")
+            text = raw(verbatim, b"string")
             if isinstance(fmt, bytes) and isinstance(text, bytes):
                 if caller_resp3:
                     return Raw(b"=%d\r\n%s:%s\r\n" % (len(text) + 4, fmt[:3], text))
@@ -498,7 +509,8 @@ class Engine:
             if getattr(cmd, "command", None) is not None:
                 return ERR_ARITY
             return ERR_UNKNOWN_COMMAND
-        if cmd.noscript:
+        # DEBUG SET-DISABLE-DENY-SCRIPTS lets scripts call noscript commands (Valkey's tests use it).
+        if cmd.noscript and not getattr(self.server, "scripts_deny_disabled", False):
             return ERR_NOSCRIPT
         if cmd.is_write and ctx.read_only:
             return ERR_READONLY

@@ -89,6 +89,11 @@ def _string(value: Any, index: int, name: str) -> bytes:
     raise _ArgError(f"bad argument #{index} to '{name}' (string expected, got {_typename(value)})")
 
 
+# The running engine's ``where_caller`` (set by Engine.run): library errors carry the position
+# of the library function's caller, as luaL_error gives it (none when pcall calls it directly).
+current_where: list[Callable[[], Any]] = []
+
+
 def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
     def call(*args: Any) -> Any:
         try:
@@ -96,6 +101,8 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
         except _ArgError as exc:
             from pyvalkey.scripting.engine import LuaRaise
 
+            if current_where:
+                raise LuaRaise(current_where[-1]() + str(exc).encode()) from None
             raise LuaRaise(str(exc).encode(), positioned=True) from None
 
     return call
@@ -166,14 +173,53 @@ def _bit_library() -> dict[bytes, Any]:
 # -- cjson -----------------------------------------------------------------------------------------
 
 
-def _json_number(value: float) -> bytes:
+def _json_number(value: float, precision: int = 14, invalid: int = 0) -> bytes:
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        raise _ArgError("Cannot serialise number: must not be NaN or Inf")
+        # cjson.encode_invalid_numbers: 0 refuses, 1 writes nan/inf, 2 writes null
+        if invalid == 0:
+            raise _ArgError("Cannot serialise number: must not be NaN or Inf")
+        if invalid == 2:
+            return b"null"
+        return b"nan" if math.isnan(value) else (b"inf" if value > 0 else b"-inf")
     if isinstance(value, int):
-        if abs(value) < 10**15:
+        if abs(value) < 10**15 and precision >= 14:
             return b"%d" % value
         value = float(value)
-    return b"%.14g" % value
+    return b"%.*g" % (precision, value)
+
+
+def _config_args(args: tuple[Any, ...], name: str, most: int) -> None:
+    if len(args) > most:
+        raise _ArgError(f"bad argument #{most + 1} to '{name}' (found too many arguments)")
+
+
+def _int_option(args: tuple[Any, ...], name: str, current: int, low: int, high: int) -> int:
+    """lua-cjson's json_integer_option: no argument keeps the setting."""
+    _config_args(args, name, 1)
+    if not args or args[0] is None:
+        return current
+    value = int(_number(args[0], 1, name))
+    if not low <= value <= high:
+        raise _ArgError(f"bad argument #1 to '{name}' (expected integer between {low} and {high})")
+    return value
+
+
+def _enum_option(args: tuple[Any, ...], name: str, current: int, options: tuple[str, ...]) -> int:
+    """lua-cjson's json_enum_option: a boolean, or one of the option names ("off", "on", ...)."""
+    _config_args(args, name, 1)
+    if not args or args[0] is None:
+        return current
+    value = args[0]
+    if isinstance(value, bool):
+        return 1 if value else 0
+    text = _string(value, 1, name).decode(errors="replace")
+    if text not in options:
+        raise _ArgError(f"bad argument #1 to '{name}' (invalid option '{text}')")
+    return options.index(text)
+
+
+def _enum_result(setting: int, options: tuple[str, ...]) -> Any:
+    return setting == 1 if setting < 2 else options[setting].encode()
 
 
 _JSON_ESCAPES = {i: b"\\u%04x" % i for i in range(32)}
@@ -198,6 +244,40 @@ class _Json:
     def __init__(self) -> None:
         self.null: Any = None
         self.table: Callable[[], Any] = lambda: None
+        # settings of the cjson.* configuration functions; they last as long as the Lua state
+        self.encode_depth = 1000
+        self.decode_depth = 1000
+        self.invalid_encode = 0
+        self.invalid_decode = 1
+        self.precision = 14
+        self.keep_buffer = 1
+
+    def encode_max_depth(self, *args: Any) -> int:
+        self.encode_depth = _int_option(args, "encode_max_depth", self.encode_depth, 1, 2**31 - 1)
+        return self.encode_depth
+
+    def decode_max_depth(self, *args: Any) -> int:
+        self.decode_depth = _int_option(args, "decode_max_depth", self.decode_depth, 1, 2**31 - 1)
+        return self.decode_depth
+
+    def encode_number_precision(self, *args: Any) -> int:
+        self.precision = _int_option(args, "encode_number_precision", self.precision, 1, 14)
+        return self.precision
+
+    def encode_invalid_numbers(self, *args: Any) -> Any:
+        options = ("off", "on", "null")
+        self.invalid_encode = _enum_option(args, "encode_invalid_numbers", self.invalid_encode, options)
+        return _enum_result(self.invalid_encode, options)
+
+    def decode_invalid_numbers(self, *args: Any) -> Any:
+        options = ("off", "on")
+        self.invalid_decode = _enum_option(args, "decode_invalid_numbers", self.invalid_decode, options)
+        return _enum_result(self.invalid_decode, options)
+
+    def encode_keep_buffer(self, *args: Any) -> Any:
+        options = ("off", "on")
+        self.keep_buffer = _enum_option(args, "encode_keep_buffer", self.keep_buffer, options)
+        return _enum_result(self.keep_buffer, options)
 
     def encode(self, *args: Any) -> bytes:
         if len(args) != 1:
@@ -212,12 +292,12 @@ class _Json:
         elif isinstance(value, bool):
             out += b"true" if value else b"false"
         elif isinstance(value, (int, float)):
-            out += _json_number(value)
+            out += _json_number(value, self.precision, self.invalid_encode)
         elif isinstance(value, bytes):
             out += _json_string(value)
         elif _lua_type(value) == "table":
             depth += 1
-            if depth > 1000:
+            if depth > self.encode_depth:
                 raise _ArgError(f"Cannot serialise, excessive nesting ({depth})")
             keys = list(value.keys())
             size = self._array_size(keys)
@@ -238,9 +318,9 @@ class _Json:
                     if isinstance(key, bytes):
                         text = key
                     elif isinstance(key, (int, float)) and not isinstance(key, bool):
-                        text = _json_number(key)
+                        text = _json_number(key, self.precision, self.invalid_encode)
                     else:
-                        raise _ArgError("Cannot serialise table: table key must be a number or string")
+                        raise _ArgError(f"Cannot serialise {_typename(key)}: table key must be a number or string")
                     if not first:
                         out += b","
                     first = False
@@ -266,12 +346,36 @@ class _Json:
         if len(args) != 1:
             raise _ArgError("bad argument #1 to 'decode' (expected 1 argument)")
         text = _string(args[0], 1, "decode")
+        self._check_depth(text)
         try:
             value = json.loads(text.decode("utf-8", errors="surrogateescape"), parse_constant=self._constant)
         except (ValueError, RecursionError) as exc:
             position = getattr(exc, "pos", 0) + 1
             raise _ArgError(f"Expected value but found invalid token at character {position}") from None
         return self._to_lua(value)
+
+    def _check_depth(self, text: bytes) -> None:
+        """decode_max_depth: lua-cjson refuses the first array or object opened too deep."""
+        limit = self.decode_depth
+        depth = 0
+        in_string = False
+        escaped = False
+        for i, byte in enumerate(text):
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif byte == 0x5C:
+                    escaped = True
+                elif byte == 0x22:
+                    in_string = False
+            elif byte == 0x22:
+                in_string = True
+            elif byte in (0x5B, 0x7B):
+                depth += 1
+                if depth > limit:
+                    raise _ArgError(f"Found too many nested data structures ({depth}) at character {i + 1}")
+            elif byte in (0x5D, 0x7D):
+                depth -= 1
 
     @staticmethod
     def _constant(name: str) -> float:
@@ -402,10 +506,29 @@ class _MsgPack:
     def unpack_one(self, *args: Any) -> tuple[Any, ...]:
         data = _string(args[0] if args else None, 1, "unpack_one")
         offset = int(args[1]) if len(args) > 1 and isinstance(args[1], (int, float)) else 0
+        return self._unpack_some(data, 1, offset)
+
+    def unpack_limit(self, *args: Any) -> tuple[Any, ...]:
+        data = _string(args[0] if args else None, 1, "unpack_limit")
+        limit = int(args[1]) if len(args) > 1 and isinstance(args[1], (int, float)) else 0
+        offset = int(args[2]) if len(args) > 2 and isinstance(args[2], (int, float)) else 0
+        return self._unpack_some(data, limit, offset)
+
+    def _unpack_some(self, data: bytes, limit: int, offset: int) -> tuple[Any, ...]:
+        """lua-cmsgpack's unpack_limit: up to ``limit`` values (0: all) from ``offset``, preceded
+        by the offset to continue from (-1 once the input is used up)."""
+        if offset < 0 or limit < 0:
+            raise _ArgError(f"Invalid request to unpack with offset of {offset} and limit of {len(data)}.")
+        if limit == 0 and offset == 0:
+            return self.unpack(data)  # everything, without an offset in front
         if offset >= len(data):
             return (-1,)
-        value, pos = self._unpack(data, offset)
-        return (pos if pos < len(data) else -1, value)
+        values: list[Any] = []
+        pos = offset
+        while pos < len(data) and (limit == 0 or len(values) < limit):
+            value, pos = self._unpack(data, pos)
+            values.append(value)
+        return (pos if pos < len(data) else -1, *values)
 
     def _unpack(self, data: bytes, pos: int) -> tuple[Any, int]:
         try:
@@ -612,18 +735,19 @@ def libraries(lua: Any) -> dict[str, dict[bytes, Any]]:
         "cjson": {
             b"encode": _guard(json_lib.encode),
             b"decode": _guard(json_lib.decode),
-            b"encode_keep_buffer": _guard(lambda *a: True),
-            b"encode_max_depth": _guard(lambda *a: 1000),
-            b"decode_max_depth": _guard(lambda *a: 1000),
-            b"encode_number_precision": _guard(lambda *a: 14),
+            b"encode_keep_buffer": _guard(json_lib.encode_keep_buffer),
+            b"encode_max_depth": _guard(json_lib.encode_max_depth),
+            b"decode_max_depth": _guard(json_lib.decode_max_depth),
+            b"encode_number_precision": _guard(json_lib.encode_number_precision),
             b"encode_sparse_array": _guard(lambda *a: (False, 2, 10)),
-            b"encode_invalid_numbers": _guard(lambda *a: False),
-            b"decode_invalid_numbers": _guard(lambda *a: True),
+            b"encode_invalid_numbers": _guard(json_lib.encode_invalid_numbers),
+            b"decode_invalid_numbers": _guard(json_lib.decode_invalid_numbers),
         },
         "cmsgpack": {
             b"pack": _guard(pack.pack),
             b"unpack": _guard(pack.unpack),
             b"unpack_one": _guard(pack.unpack_one),
+            b"unpack_limit": _guard(pack.unpack_limit),
         },
         "struct": {
             b"pack": _guard(_struct_pack),

@@ -96,7 +96,18 @@ end
 local api = {}
 local env_of_mode = {}
 
+-- Valkey's Lua refuses precompiled chunks: the parser sees their first byte (ESC) as text.
+-- The message is made by loading a one-character bad chunk under the same chunk name, so the
+-- "[string ...]" part is Lua's own.
+local function binary_refused(s, name)
+  if type(s) ~= 'string' or s:byte(1) ~= 27 then return nil end
+  local _, e = raw_loadstring('?', name or s)
+  return (e:gsub("'%?'$", "'char(27)'"))
+end
+
 local function sb_loadstring(s, name)
+  local refused = binary_refused(s, name)
+  if refused then return nil, refused end
   local f, e = raw_loadstring(s, name)
   if f then raw_setfenv(f, api.env) end
   return f, e
@@ -253,6 +264,8 @@ globals.cjson._NAME = 'cjson'
 globals.cjson._VERSION = '2.1.0'
 globals.cmsgpack._NAME = 'cmsgpack'
 globals.cmsgpack._VERSION = 'lua-cmsgpack 0.4.0'
+globals.cmsgpack._COPYRIGHT = 'Copyright (C) 2012, Redis Ltd.'
+globals.cmsgpack._DESCRIPTION = 'MessagePack C implementation for Lua'
 globals.bit._NAME = 'bit'
 api.null = json_null
 add('server', server)
@@ -349,6 +362,21 @@ function api.stop_hook() dbg.sethook() end
 
 function api.new_table() return {} end
 function api.is_array_end(t, i) return raw_rawget(t, i) == nil end
+api.rawget = raw_rawget
+
+-- For a Python library function about to raise: the position luaL_error would give, i.e. that of
+-- the function's caller when it is a Lua function (not ours), and nothing when it is a C function
+-- such as pcall. Level 1 is this function, 2 the Python function being called, 3 its caller.
+function api.where_caller()
+  local level = 3
+  local i = dbg.getinfo(level, 'Sl')
+  while i and i.source == INTERNAL do
+    level = level + 1
+    i = dbg.getinfo(level, 'Sl')
+  end
+  if i and i.what ~= 'C' and i.currentline > 0 then return i.short_src .. ':' .. i.currentline .. ': ' end
+  return ''
+end
 
 return api
 """
