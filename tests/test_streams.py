@@ -1066,3 +1066,38 @@ def test_info_blocking_keys_on_nokey(pyvalkey_server, oracle_server) -> None:  #
         waiter.close()
     assert results[0] == results[1]
     assert results[0][1] == (b"total_blocking_keys:1", b"total_blocking_keys_on_nokey:1")
+
+
+def test_trim_with_limit_replayed_from_aof(pyvalkey_server, oracle_server) -> None:  # type: ignore[no-untyped-def]
+    """``XADD ... MAXLEN ~ n LIMIT l`` is logged as ``MAXLEN = <length> LIMIT l``; replaying it
+    must trim exactly, whatever the node size is then (the LIMIT is ignored on load)."""
+    results = []
+    for server in (pyvalkey_server, oracle_server):
+        admin = RawClient(server.port)
+        admin("FLUSHALL")
+        admin("CONFIG", "SET", "stream-node-max-entries", "10")
+        admin("CONFIG", "SET", "appendonly", "yes")
+        try:
+            deadline = time.time() + 10
+            while b"aof_rewrite_in_progress:0" not in admin("INFO", "persistence") or (
+                b"aof_rewrite_scheduled:0" not in admin("INFO", "persistence")
+            ):
+                assert time.time() < deadline
+                time.sleep(0.05)
+            for i in range(1, 101):
+                admin("XADD", "s", f"{i}-1", "x", "v")
+            admin("XADD", "s", "MAXLEN", "~", "55", "LIMIT", "30", "101-1", "x", "v")
+            for i in range(1, 101):
+                admin("XADD", "m", f"{i}-1", "x", "v")
+            admin("XADD", "m", "MINID", "~", "55", "LIMIT", "30", "101-1", "x", "v")
+            before = (admin("XLEN", "s"), admin("XLEN", "m"))
+            admin("CONFIG", "SET", "stream-node-max-entries", "1")
+            loaded = admin("DEBUG", "LOADAOF")
+            first = admin("XRANGE", "m", "-", "+", "COUNT", "1")
+            results.append((before, loaded, admin("XLEN", "s"), admin("XLEN", "m"), first))
+        finally:
+            admin("CONFIG", "SET", "appendonly", "no")
+            admin("CONFIG", "SET", "stream-node-max-entries", "100")
+            admin.close()
+    assert results[0] == results[1]
+    assert results[0][2] == b":71\r\n"

@@ -293,6 +293,10 @@ class _TrimArgs:
         self.seq_given = True
 
 
+# Clients whose writes are applied as they come (Valkey's mustObeyClient).
+_OBEYED_KINDS = frozenset(("aof", "primary", "master"))
+
+
 def _parse_trim_args(client: Client, argv: list[bytes], xadd: bool) -> tuple[_TrimArgs, int]:
     """XADD/XTRIM options; returns them with the position of XADD's ID argument."""
     args = _TrimArgs()
@@ -358,7 +362,11 @@ def _parse_trim_args(client: Client, argv: list[bytes], xadd: bool) -> tuple[_Tr
         raise ErrorReply(LIMIT_NO_STRATEGY)
     if not xadd and not have_strategy:
         raise ErrorReply(XTRIM_NO_STRATEGY)
-    if limit_given:
+    if client.kind in _OBEYED_KINDS:
+        # Replayed from the AOF or sent by a primary: the trim was made exact (``=`` and the
+        # resulting length or first ID) when it was propagated, so a LIMIT kept in it is moot.
+        args.limit = 0
+    elif limit_given:
         if not args.approx:
             raise ErrorReply(LIMIT_NO_APPROX)
     elif args.approx:
