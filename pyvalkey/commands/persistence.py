@@ -457,10 +457,6 @@ def on_server_start(server: Server) -> None:
 
     if aof_on_server_start(server):  # appendonly yes: the AOF is the dataset, dbfilename is not read
         return
-    from pyvalkey.commands.aof import on_server_start as aof_on_server_start
-
-    if aof_on_server_start(server):  # appendonly yes: the AOF is the dataset, dbfilename is not read
-        return
     started = time.monotonic()
     try:
         loaded = current.load()
