@@ -355,6 +355,7 @@ def section_memory(server: Server) -> Fields:
     peak = mem.peak
     maxmemory = server.config.maxmemory
     total_system = _total_system_memory()
+    scripts = getattr(server, "scripting", None)  # created on first use (pyvalkey.scripting.state)
     fields: Fields = [
         ("used_memory", used),
         ("used_memory_human", bytes_to_human(used)),
@@ -377,9 +378,9 @@ def section_memory(server: Server) -> Fields:
         ("used_memory_vm_eval", 0),
         ("used_memory_lua_human", "0B"),
         ("used_memory_scripts_eval", 0),
-        ("number_of_cached_scripts", 0),
-        ("number_of_functions", 0),
-        ("number_of_libraries", 0),
+        ("number_of_cached_scripts", len(scripts.scripts) if scripts is not None else 0),
+        ("number_of_functions", len(scripts.functions) if scripts is not None else 0),
+        ("number_of_libraries", len(scripts.libraries) if scripts is not None else 0),
         ("used_memory_vm_functions", 0),
         ("used_memory_vm_total", 0),
         ("used_memory_vm_total_human", "0B"),

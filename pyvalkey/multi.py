@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pyvalkey.errors import ErrorReply
+from pyvalkey.info import register_values
 from pyvalkey.protocol.replies import QUEUED
 
 if TYPE_CHECKING:
@@ -135,6 +136,10 @@ class Transactions:
 
     def begin(self, client: Client) -> None:
         client.multi = MultiState(client)
+        if client.watched_keys is None:
+            # Valkey keeps a client's transaction state once MULTI or WATCH created it: CLIENT
+            # LIST then says multi=0 instead of -1 (see commands/client.py)
+            client.watched_keys = {}
         self.slot.retain()
 
     def leave(self, client: Client) -> None:
@@ -287,3 +292,13 @@ def transactions(server: Server) -> Transactions:
         state = Transactions(server)
         server.transactions = state  # type: ignore[attr-defined]
     return state
+
+
+def _info_clients(server: Server) -> dict[str, Any]:
+    state: Transactions | None = getattr(server, "transactions", None)
+    if state is None:
+        return {}
+    return {"watching_clients": state.watching_clients, "total_watched_keys": state.total_watched_keys()}
+
+
+register_values("clients", _info_clients)

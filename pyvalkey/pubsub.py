@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pyvalkey.errors import ErrorReply
+from pyvalkey.info import register_values
 from pyvalkey.multi import PreCheckSlot
 from pyvalkey.storage.database import NOTIFY_KEYEVENT, NOTIFY_KEYSPACE
 from pyvalkey.storage.glob import compile_glob
@@ -318,3 +319,17 @@ def pubsub_state(server: Server) -> PubSub:
         state = PubSub(server)
         server.pubsub = state  # type: ignore[attr-defined]
     return state
+
+
+def _info_stats(server: Server) -> dict[str, Any]:
+    state: PubSub | None = getattr(server, "pubsub", None)
+    if state is None:
+        return {}
+    return {
+        "pubsub_channels": len(state.channels),
+        "pubsub_patterns": len(state.patterns),
+        "pubsubshard_channels": len(state.shard_channels),
+    }
+
+
+register_values("stats", _info_stats)

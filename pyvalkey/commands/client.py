@@ -204,7 +204,8 @@ def info_line(client: Client, current: Client | None = None, argv: list[bytes] |
         state = client.blocked
         argv_mem = sum(len(arg) for arg in state.argv) if isinstance(state, Postponed) else 0
     multi = client.multi
-    multi_count = -1
+    # -1 until the client first used MULTI or WATCH (Valkey allocates its transaction state then)
+    multi_count = -1 if client.watched_keys is None else 0
     multi_mem = 0
     if multi is not None:
         try:

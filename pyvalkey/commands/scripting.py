@@ -46,7 +46,7 @@ def _eval(client: Client, argv: list[bytes], ro: bool) -> Any:
     keys, args = _keys_and_args(argv)
     state = scripting(client.server)
     _, script = state.load_script(argv[1])
-    return state.run_script(client, script, keys, args, ro)
+    return state.run_script(client, script, keys, args, ro, argv)
 
 
 def _evalsha(client: Client, argv: list[bytes], ro: bool) -> Any:
@@ -55,7 +55,7 @@ def _evalsha(client: Client, argv: list[bytes], ro: bool) -> Any:
     script = state.scripts.get(argv[1].lower()) if len(argv[1]) == 40 else None
     if script is None:
         raise ErrorReply(_NOSCRIPT)
-    return state.run_script(client, script, keys, args, ro)
+    return state.run_script(client, script, keys, args, ro, argv)
 
 
 @command("eval")
@@ -148,8 +148,10 @@ def script_help(client: Client, argv: list[bytes]) -> Any:
 
 
 def _fcall(client: Client, argv: list[bytes], ro: bool) -> Any:
+    if parse_int(argv[2]) is None:
+        raise ErrorReply(b"ERR Bad number of keys provided")
     keys, args = _keys_and_args(argv)
-    return scripting(client.server).call_function(client, argv[1], keys, args, ro)
+    return scripting(client.server).call_function(client, argv[1], keys, args, ro, argv)
 
 
 @command("fcall")
@@ -238,7 +240,7 @@ def function_stats(client: Client, argv: list[bytes]) -> Any:
         running = Map(
             [
                 (b"name", ctx.name),
-                (b"command", list(ctx.caller.current_argv or [])),
+                (b"command", list(ctx.argv)),
                 (b"duration_ms", int((time.monotonic() - ctx.start) * 1000)),
             ]
         )

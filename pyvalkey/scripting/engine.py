@@ -89,6 +89,7 @@ class RunContext:
     """One running script or function."""
 
     __slots__ = (
+        "argv",
         "busy",
         "caller",
         "client",
@@ -101,6 +102,7 @@ class RunContext:
     )
 
     def __init__(self, caller: Client, client: Client, eval_mode: bool, read_only: bool, name: bytes) -> None:
+        self.argv: list[bytes] = []  # the EVAL/FCALL command line (FUNCTION STATS shows it)
         self.caller = caller
         self.client = client
         self.eval_mode = eval_mode
@@ -164,6 +166,8 @@ class Engine:
                 b"hook": self._hook,
                 b"register_function": self._register_function,
                 b"version_num": (major << 16) | (minor << 8) | patch,
+                # REDIS_VERSION_NUM goes with REDIS_VERSION (the Redis version Valkey claims)
+                b"redis_version_num": (7 << 16) | (2 << 8) | 4,
                 b"version": VALKEY_VERSION.encode(),
                 b"redis_version": b"7.2.4",
                 b"libs": lua.table_from({name.encode(): lua.table_from(fns) for name, fns in libs.libraries(lua).items()}),
@@ -248,6 +252,12 @@ class Engine:
             return ErrorReply(b"ERR Script is already running")
         self.run_ctx = ctx
         libs.current_where.append(self._where_caller)
+        # Time stands still while a script runs, as in Valkey: every command it calls (TIME,
+        # expiry checks, relative TTLs) sees the instant the script started.
+        clock = self.server.clock
+        frozen_before = clock.frozen_at_ns
+        if frozen_before is None:
+            clock.frozen_at_ns = clock.time_ns()
         table_from = self._table_from
         threshold = self.server.config.busy_reply_threshold
         hooked = threshold > 0
@@ -268,6 +278,7 @@ class Engine:
         finally:
             self.run_ctx = None  # first: the hook must find nothing to kill while it is removed
             libs.current_where.pop()
+            clock.frozen_at_ns = frozen_before
             if hooked:
                 self._stop_hook()
             ctx.client.out.clear()
@@ -441,6 +452,10 @@ class Engine:
             table = self._new_table()
             table[b"verbatim_string"] = inner
             return table, pos + size + 2
+        if kind == 124:  # | attribute: scripts do not see attributes, only the reply after them
+            for _ in range(2 * int(line)):
+                _, pos = self._parse(data, pos)
+            return self._parse(data, pos)
         if kind == 62:  # > push (not expected from a command reply): as an array
             size = int(line)
             table = self._new_table()

@@ -201,7 +201,7 @@ local function add_common(t)
   t.LOG_VERBOSE = 1
   t.LOG_NOTICE = 2
   t.LOG_WARNING = 3
-  t.REDIS_VERSION_NUM = py.version_num
+  t.REDIS_VERSION_NUM = py.redis_version_num
   t.REDIS_VERSION = py.redis_version
   t.VALKEY_VERSION_NUM = py.version_num
   t.VALKEY_VERSION = py.version

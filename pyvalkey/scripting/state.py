@@ -96,8 +96,12 @@ class _Registration:
             name = callback = None
             for key, value in spec.items():
                 if key == b"function_name":
+                    if not isinstance(value, (bytes, int, float)) or isinstance(value, bool):
+                        return b"function_name argument given to server.register_function must be a string"
                     name = value
                 elif key == b"callback":
+                    if lua_type(value) != "function":
+                        return b"callback argument given to server.register_function must be a function"
                     callback = value
                 elif key == b"flags":
                     if lua_type(value) != "table":
@@ -107,7 +111,9 @@ class _Registration:
                             return b"unknown flag given"
                         flags.append(flag)
                 elif key == b"description":
-                    description = value if isinstance(value, bytes) else None
+                    if not isinstance(value, (bytes, int, float)) or isinstance(value, bool):
+                        return b"description argument given to server.register_function must be a string"
+                    description = value if isinstance(value, bytes) else _number_text(value)
                 else:
                     return b"unknown argument given to server.register_function"
             if name is None:
@@ -137,6 +143,12 @@ class _Registration:
             return b"function name error"
         self.library.functions[name] = Function(name, callback, flags, description, self.library)
         return None
+
+
+def _number_text(value: float) -> bytes:
+    from pyvalkey.scripting.engine import _lua_tostring
+
+    return _lua_tostring(value)
 
 
 class ScriptingState:
@@ -186,13 +198,18 @@ class ScriptingState:
             self._eval_engine.close()
             self._eval_engine = None
 
-    def run_script(self, client: Client, script: Script, keys: list[bytes], args: list[bytes], ro: bool) -> Any:
+    def run_script(
+        self, client: Client, script: Script, keys: list[bytes], args: list[bytes], ro: bool,
+        argv: list[bytes] | None = None,
+    ) -> Any:
         flags = script.flags
         if ro and script.shebang and b"no-writes" not in flags:
             raise ErrorReply(ERR_RO_WRITE_FLAG)
         read_only = ro or b"no-writes" in flags
         engine = self.eval_engine
         ctx = RunContext(client, engine.script_client(client), True, read_only, b"")
+        if argv is not None:
+            ctx.argv = argv
         return engine.run(ctx, script.func, keys, args)
 
     # -- functions -------------------------------------------------------------------------------
@@ -204,7 +221,7 @@ class ScriptingState:
             raise ErrorReply(b"ERR Library '%s' already exists" % name)
         library = self._build_library(name, code)
         for fname in library.functions:
-            owner = self.functions.get(fname)
+            owner = self.functions.get(fname.lower())
             if owner is not None and owner.library.name != name:
                 raise ErrorReply(b"ERR Function %s already exists" % fname)
         self._install(library)
@@ -238,15 +255,16 @@ class ScriptingState:
         self.delete_library(library.name)
         self.libraries[library.name] = library
         for fname, function in library.functions.items():
-            self.functions[fname] = function
+            self.functions[fname.lower()] = function  # function names are case-insensitive
 
     def delete_library(self, name: bytes) -> bool:
         library = self.libraries.pop(name, None)
         if library is None:
             return False
         for fname in library.functions:
-            if self.functions.get(fname) is not None and self.functions[fname].library is library:
-                del self.functions[fname]
+            key = fname.lower()
+            if self.functions.get(key) is not None and self.functions[key].library is library:
+                del self.functions[key]
         return True
 
     def flush_functions(self) -> None:
@@ -270,7 +288,7 @@ class ScriptingState:
                     raise ErrorReply(b"ERR Library %s already exists" % name)
                 library = self._build_library(name, code)
                 for fname in library.functions:
-                    owner = self.functions.get(fname)
+                    owner = self.functions.get(fname.lower())
                     if owner is not None and owner.library.name != name:
                         raise ErrorReply(b"ERR Function %s already exists" % fname)
                 self._install(library)
@@ -279,8 +297,11 @@ class ScriptingState:
             self.functions = saved_functions
             raise
 
-    def call_function(self, client: Client, name: bytes, keys: list[bytes], args: list[bytes], ro: bool) -> Any:
-        function = self.functions.get(name)
+    def call_function(
+        self, client: Client, name: bytes, keys: list[bytes], args: list[bytes], ro: bool,
+        argv: list[bytes] | None = None,
+    ) -> Any:
+        function = self.functions.get(name.lower())
         if function is None:
             raise ErrorReply(b"ERR Function not found")
         no_writes = b"no-writes" in function.flags
@@ -288,6 +309,8 @@ class ScriptingState:
             raise ErrorReply(ERR_RO_WRITE_FLAG)
         engine = self.function_engine
         ctx = RunContext(client, engine.script_client(client), False, ro or no_writes, name)
+        if argv is not None:
+            ctx.argv = argv
         return engine.run(ctx, function.callback, keys, args)
 
 
@@ -320,15 +343,21 @@ def parse_shebang(body: bytes) -> tuple[set[bytes], bool, bytes]:
 def parse_library_metadata(code: bytes) -> bytes:
     if not code.startswith(b"#!"):
         raise ErrorReply(b"ERR Missing library metadata")
+    from pyvalkey.config import split_args
+
     end = code.find(b"\n")
-    line = code[2:end] if end >= 0 else code[2:]
-    parts = line.split()
-    engine = parts[0] if parts else b""
+    line = code[:end] if end >= 0 else code
+    # the metadata line is split as Valkey splits it (quotes allowed), the engine follows "#!"
+    split = split_args(line.decode("latin-1"))
+    if not split:
+        raise ErrorReply(b"ERR Invalid library metadata")
+    parts = [part.encode("latin-1") for part in split]
+    engine = parts[0][2:]
     if engine.upper() != b"LUA":
         raise ErrorReply(b"ERR Engine '%s' not found" % engine)
     name = None
     for part in parts[1:]:
-        if part.startswith(b"name="):
+        if part[:5].lower() == b"name=":
             if name is not None:
                 raise ErrorReply(b"ERR Invalid metadata value, name argument was given multiple times")
             name = part[5:]
