@@ -9,7 +9,9 @@ line each, formatted as Valkey formats them:
   ``\\a``, ``\\b``, printable ASCII as is, every other byte as ``\\xhh``);
 * a Unix socket client shows ``unix:<socket path>``;
 * commands flagged ``admin`` or ``skip_monitor``, and commands rejected before running (unknown
-  command, arity), are not shown; AUTH and HELLO ... AUTH show ``(redacted)`` for secrets;
+  command, arity), are not shown, except the scripting commands (EVAL, FCALL, ...), which show
+  themselves before their script runs, its commands following as ``[<db> lua]``; a blocked
+  command shows once, when it blocks; AUTH and HELLO ... AUTH show ``(redacted)`` for secrets;
 * a monitoring client becomes a kind of replica: it may still run commands that do not touch
   the keyspace (PING, QUIT, RESET ...), others get "Replica can't interact with the keyspace".
 
@@ -118,8 +120,20 @@ class Monitors:
         flags = cmd.flags
         if "admin" in flags or "skip_monitor" in flags or not self.clients:
             return
+        blocked = client.blocked
+        if blocked is not None and getattr(blocked, "rerunning", False):
+            return  # a blocked command run again once its key is ready: shown when it blocked
+        self.show(client, argv)
+
+    def show(self, client: Client, argv: list[bytes]) -> None:
+        """Send one command line to the monitors (skip_monitor commands such as EVAL call this
+        themselves, before they run, so their line comes before their script's commands)."""
+        if not self.clients:
+            return
         now_us = self.server.clock.us()
-        if "unix" in client.flags:
+        if client.kind == "lua":
+            peer = b"lua"  # commands called by a script or function
+        elif "unix" in client.flags:
             peer = b"unix:" + str(self.server.config.unixsocket).encode()
         else:
             peer = client.addr.encode()
@@ -136,6 +150,13 @@ class Monitors:
 
 def monitors_of(server: Server) -> Monitors | None:
     return getattr(server, "monitors", None)  # type: ignore[no-any-return]
+
+
+def show_command(client: Client, argv: list[bytes]) -> None:
+    """For skip_monitor commands that Valkey still shows (the scripting ones)."""
+    state: Monitors | None = getattr(client.server, "monitors", None)
+    if state is not None and state.clients:
+        state.show(client, argv)
 
 
 def monitors(server: Server) -> Monitors:

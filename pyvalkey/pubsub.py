@@ -97,10 +97,22 @@ class PubSub:
             flags.add(SUBSCRIBER)
             self.subscribed_clients += 1
             self.slot.retain()
+            if self.subscribed_clients == 1:
+                self._watch_new_keys(True)
         elif not total and SUBSCRIBER in flags:
             flags.discard(SUBSCRIBER)
             self.subscribed_clients -= 1
             self.slot.release()
+            if self.subscribed_clients == 0:
+                self._watch_new_keys(False)
+
+    def _watch_new_keys(self, on: bool) -> None:
+        """The ``new`` keyspace event (class ``n``) comes from the keyspace's key-change hook,
+        which writes only call while something listens: while anybody is subscribed, since
+        without subscribers the event has nobody to reach."""
+        keyspace = self.server.keyspace
+        keyspace.new_key_events = on
+        keyspace.update_hooks()
 
     @staticmethod
     def count(client: Client) -> int:

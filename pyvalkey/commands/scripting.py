@@ -19,6 +19,7 @@ from pyvalkey.commands.parsing import parse_int
 from pyvalkey.commands.registry import command
 from pyvalkey.commands.server import debug_subcommand
 from pyvalkey.errors import ErrorReply, msg, subcommand_syntax_error
+from pyvalkey.monitor import show_command
 from pyvalkey.protocol.replies import OK, Map
 from pyvalkey.scripting.state import scripting
 
@@ -43,6 +44,7 @@ def _keys_and_args(argv: list[bytes]) -> tuple[list[bytes], list[bytes]]:
 
 
 def _eval(client: Client, argv: list[bytes], ro: bool) -> Any:
+    show_command(client, argv)  # MONITOR shows the call before the script's commands
     keys, args = _keys_and_args(argv)
     state = scripting(client.server)
     _, script = state.load_script(argv[1])
@@ -50,6 +52,7 @@ def _eval(client: Client, argv: list[bytes], ro: bool) -> Any:
 
 
 def _evalsha(client: Client, argv: list[bytes], ro: bool) -> Any:
+    show_command(client, argv)  # MONITOR shows the call before the script's commands
     keys, args = _keys_and_args(argv)
     state = scripting(client.server)
     script = state.scripts.get(argv[1].lower()) if len(argv[1]) == 40 else None
@@ -148,6 +151,7 @@ def script_help(client: Client, argv: list[bytes]) -> Any:
 
 
 def _fcall(client: Client, argv: list[bytes], ro: bool) -> Any:
+    show_command(client, argv)  # MONITOR shows the call before the script's commands
     if parse_int(argv[2]) is None:
         raise ErrorReply(b"ERR Bad number of keys provided")
     keys, args = _keys_and_args(argv)

@@ -265,6 +265,8 @@ class Keyspace:
         self.no_touch = False
         self.notify_flags = 0
         self.hooks_active = False
+        # pub/sub sets this while anybody is subscribed: writes then report new keys (class n)
+        self.new_key_events = False
         self.change_listeners: list[Callable[[Database, bytes], None]] = []
         self.notify_listeners: list[Callable[[Database, int, bytes, bytes], None]] = []
         # Called for each key removed by expiry (lazy or active): the propagation of a DEL to
@@ -283,9 +285,11 @@ class Keyspace:
             self.lru_clock = lru
 
     def update_hooks(self) -> None:
-        self.hooks_active = bool(self.change_listeners)
+        self.hooks_active = bool(self.change_listeners) or self.new_key_events
 
     def key_changed(self, db: Database, key: bytes, is_new: bool) -> None:
+        if is_new and self.notify_flags & NOTIFY_NEW:
+            self.notify(db, NOTIFY_NEW, b"new", key)
         for listener in self.change_listeners:
             listener(db, key)
 
