@@ -76,11 +76,16 @@ class ReplicationPrimary:
             self.backlog_first_offset = self.offset + 1
 
     def snapshot(self) -> bytes:
+        from pyvalkey.commands.persistence import library_codes
         from pyvalkey.persistence.rdb import dump_file_bytes
 
-        config = self.server.config
+        server = self.server
+        config = server.config
         return dump_file_bytes(
-            self.server.keyspace.dbs, compress=bool(config.rdbcompression), checksum=bool(config.rdbchecksum)
+            server.keyspace.dbs,
+            compress=bool(config.rdbcompression),
+            checksum=bool(config.rdbchecksum),
+            functions=library_codes(server),
         )
 
     def full_sync(self, client: Client, psync: bool) -> None:
