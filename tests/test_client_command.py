@@ -329,3 +329,22 @@ def test_pause_queue_order(diff, pyvalkey_server, oracle_server) -> None:
             me("CLIENT", "UNPAUSE")
             for conn in clients:
                 conn.close()
+
+
+def test_multi_field_after_first_transaction(diff) -> None:  # type: ignore[no-untyped-def]
+    """multi=-1 until the client first used MULTI or WATCH, 0 afterwards (outside MULTI)."""
+    import re
+
+    def multi_fields() -> tuple[bytes, bytes]:
+        mine, real = diff.both("CLIENT", "INFO")
+        return re.search(rb"multi=-?\d+", mine).group(0), re.search(rb"multi=-?\d+", real).group(0)  # type: ignore[union-attr]
+
+    first = multi_fields()
+    assert first[0] == first[1] == b"multi=-1"
+    diff("MULTI")
+    diff("PING")
+    diff("DISCARD")
+    after = multi_fields()
+    assert after[0] == after[1] == b"multi=0"
+    diff("RESET")
+    assert multi_fields() == (b"multi=0", b"multi=0")

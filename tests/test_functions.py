@@ -155,3 +155,66 @@ def test_function_kill(pyvalkey_server, oracle_server, d):
         for c in (admin, other):
             c.close()
         runner.close()
+
+
+METADATA_CASES = [
+    "#!LUA NAME=meta1",
+    '#!lua name="meta2"',
+    '#!lua name="a b"',
+    '#!lua name="meta3" ',
+    "#!lua  name=meta4",
+    '#!lua name="meta5',
+    '#!lua name=me"ta6"',
+    "#! name=meta7",
+    "#!lua name=",
+    "#!lua name='meta8'",
+]
+
+
+def test_metadata_line_and_registration_errors(d):
+    for i, header in enumerate(METADATA_CASES):
+        d("FUNCTION", "LOAD", header + f"\nserver.register_function('mf{i}', function() return {i} end)")
+    for name in ("meta1", "meta2", "meta3", "meta4", "meta6", "meta8"):  # LIST's order is a hash's
+        d("FUNCTION", "LIST", "LIBRARYNAME", name)
+    for body in (
+        "server.register_function{function_name=function() return 1 end, callback=function() return 1 end}",
+        "server.register_function{function_name='nf', callback='bad'}",
+        "server.register_function{function_name='nf', callback=function() return 1 end, description=function() end}",
+        "server.register_function{function_name=5, callback=function() return 1 end, description=7}",
+    ):
+        d("FUNCTION", "LOAD", "REPLACE", "#!lua name=named\n" + body)
+    d("FUNCTION", "LIST", "LIBRARYNAME", "named")
+
+
+def test_function_names_case_insensitive_and_bad_numkeys(d):
+    d("FUNCTION", "LOAD", "#!lua name=ci\nserver.register_function('MixedCase', function() return 'hi' end)")
+    d("FCALL", "mixedcase", 0)
+    d("FCALL", "MIXEDCASE", 0)
+    d("FCALL_RO", "MixedCase", 0)
+    d("FCALL", "MixedCase", "bad_arg")
+    d("FCALL", "MixedCase", "-1")
+    d("FCALL", "MixedCase", "5", "k")
+    d("FUNCTION", "LOAD", "#!lua name=ci2\nserver.register_function('MIXEDCASE', function() return 1 end)")
+    d("FUNCTION", "LOAD", "#!lua name=ver\nserver.register_function('v', function() "
+      "return {redis.REDIS_VERSION_NUM, redis.REDIS_VERSION, server.VALKEY_VERSION_NUM} end)")
+    d("FCALL", "v", 0)
+
+
+def test_function_stats_shows_running_command(pyvalkey_server, oracle_server, d):
+    d("FUNCTION", "LOAD", "#!lua name=slow2\nredis.register_function('spin2', function() while true do end end)")
+    for port in (pyvalkey_server.port, oracle_server.port):
+        admin = RawClient(port)
+        admin("CONFIG", "SET", "busy-reply-threshold", "100")
+        runner = socket.create_connection(("127.0.0.1", port))
+        runner.sendall(encode_command("FCALL", "spin2", 0, "arg"))
+        time.sleep(0.3)
+        try:
+            stats = admin("FUNCTION", "STATS")
+        finally:
+            assert admin("FUNCTION", "KILL") == b"+OK\r\n"
+        assert b"$7\r\ncommand\r\n*4\r\n$5\r\nFCALL\r\n$5\r\nspin2\r\n$1\r\n0\r\n$3\r\narg\r\n" in stats
+        runner.settimeout(5)
+        assert runner.recv(1000).startswith(b"-ERR Script killed by user with FUNCTION KILL.")
+        admin("CONFIG", "SET", "busy-reply-threshold", "5000")
+        admin.close()
+        runner.close()

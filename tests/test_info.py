@@ -262,3 +262,49 @@ def test_instantaneous_ops_sampled(r) -> None:
         time.sleep(0.1)
         ops = int(fields(r, "stats")["instantaneous_ops_per_sec"])
     assert ops > 0
+
+
+def test_pubsub_watch_and_script_counters(diff, pyvalkey_server, oracle_server) -> None:  # type: ignore[no-untyped-def]
+    """INFO stats pubsub_channels/patterns/shard channels, clients watching_clients /
+    total_watched_keys and memory number_of_cached_scripts/functions/libraries are live."""
+    from resp import RawClient
+
+    names = ("pubsub_channels", "pubsub_patterns", "pubsubshard_channels", "watching_clients",
+             "total_watched_keys", "number_of_cached_scripts", "number_of_functions", "number_of_libraries")
+
+    def counters() -> dict[str, str]:
+        mine, real = diff.both("INFO", "everything")
+        values = []
+        for reply in (mine, real):
+            found = dict(sections(body(reply))["Stats"] + sections(body(reply))["Clients"] + sections(body(reply))["Memory"])
+            values.append({name: found[name] for name in names})
+        assert values[0] == values[1]
+        return values[1]
+
+    diff("SCRIPT", "FLUSH")
+    diff("FUNCTION", "FLUSH")
+    extra = [RawClient(port) for port in (pyvalkey_server.port, oracle_server.port)]
+    try:
+        for client in extra:
+            client("SUBSCRIBE", "a", "b")
+            client.send(b"*3\r\n$10\r\nPSUBSCRIBE\r\n$2\r\np*\r\n$1\r\nq\r\n")
+            client.read_reply()
+            client.read_reply()
+            client.send(b"*2\r\n$10\r\nSSUBSCRIBE\r\n$1\r\ns\r\n")
+            client.read_reply()
+            client.read_reply()  # every confirmation read: all subscriptions are in place
+        diff("WATCH", "k1", "k2")
+        diff("EVAL", "return 1", "0")
+        diff("EVAL", "return 2", "0")
+        diff("FUNCTION", "LOAD", "#!lua name=lib1\nserver.register_function('f1', function() return 1 end)\n"
+             "server.register_function('f2', function() return 2 end)")
+        values = counters()
+        assert values["pubsub_channels"] == "2" and values["watching_clients"] == "1"
+        assert values["number_of_functions"] == "2"
+    finally:
+        for client in extra:
+            client.close()
+        diff("UNWATCH")
+        diff("SCRIPT", "FLUSH")
+        diff("FUNCTION", "FLUSH")
+    counters()

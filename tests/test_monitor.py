@@ -114,3 +114,55 @@ def test_monitoring_client(pair: list[tuple[RawClient, RawClient]]) -> None:
     for monitor, _ in pair:
         assert monitor("RESET") == b"+RESET\r\n"
         assert monitor("GET", "k") == b"$-1\r\n"
+
+
+_LUA_LINE = re.compile(rb"^\+(\d+)\.(\d{6}) \[(\d+) lua\] (.*)$")
+
+
+def _normalise_with_lua(data: bytes) -> list[bytes]:
+    lines = []
+    for line in data.split(b"\r\n"):
+        if not line:
+            continue
+        lua = _LUA_LINE.match(line)
+        if lua is not None:
+            lines.append(b"[%s lua] %s" % (lua.group(3), lua.group(4)))
+        else:
+            lines.extend(_normalise(line))
+    return lines
+
+
+def test_scripts_and_functions(pair: list[tuple[RawClient, RawClient]]) -> None:
+    """EVAL and FCALL show themselves (even when they fail) before their script's commands,
+    which show as coming from ``lua``; inside MULTI they show at EXEC."""
+    _both(pair, "EVAL", "redis.call('set','foo','bar') return 1", "0")
+    _both(pair, "FUNCTION", "LOAD", "REPLACE", "#!lua name=mlib\nredis.register_function('mtest', function() return redis.call('set','x','1') end)")
+    _both(pair, "FCALL", "mtest", "0")
+    _both(pair, "EVAL", "return (", "0")
+    _both(pair, "EVALSHA", "a" * 40, "0")
+    _both(pair, "EVAL", "return redis.call('nosuch')", "0")
+    _both(pair, "SELECT", "3")
+    _both(pair, "MULTI")
+    _both(pair, "EVAL_RO", "return redis.call('get','foo')", "0")
+    _both(pair, "EXEC")
+    _both(pair, "SELECT", "0")
+    ours = _normalise_with_lua(_drain(pair[0][0]))
+    theirs = _normalise_with_lua(_drain(pair[1][0], 0.0))
+    assert ours == theirs
+    assert b'[3 lua] "get" "foo"' in theirs
+    _both(pair, "FUNCTION", "FLUSH")
+
+
+def test_blocked_command_shown_once(pair: list[tuple[RawClient, RawClient]]) -> None:
+    waiters = [RawClient(worker.sock.getpeername()[1]) for _, worker in pair]
+    try:
+        for waiter in waiters:
+            waiter.send(b"*3\r\n$5\r\nBLPOP\r\n$6\r\nmylist\r\n$1\r\n0\r\n")
+        time.sleep(0.1)
+        _both(pair, "LPUSH", "mylist", "2")
+        assert [waiter.read_reply() for waiter in waiters] == [b"*2\r\n$6\r\nmylist\r\n$1\r\n2\r\n"] * 2
+        lines = _compare(pair)
+        assert sum(b'"blpop"' in line.lower() for line in lines) == 1
+    finally:
+        for waiter in waiters:
+            waiter.close()

@@ -180,3 +180,25 @@ def test_exact_channel_subscription_resp3_self(connect: Callable[[], Pair]) -> N
     for _ in range(4):
         a.read()
     a("PING")
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_new_key_events(connect: Callable[[], Pair], proto: int) -> None:
+    """Class n: a key created by any command reports ``new`` before the command's own event;
+    overwriting an existing key does not."""
+    control = connect()
+    control("CONFIG", "SET", "notify-keyspace-events", "KEAn")
+    sub = _subscriber(connect, proto)
+    for args in (
+        ("SET", "foo", "bar"), ("SET", "foo", "baz"), ("LPUSH", "l", "a"), ("RENAME", "foo", "foo2"),
+        ("COPY", "foo2", "foo3"), ("HSET", "h", "f", "v"), ("INCR", "n"), ("APPEND", "a", "x"),
+        ("ZADD", "z", "1", "m"), ("MSET", "m1", "1", "m2", "2"), ("SUNIONSTORE", "su", "l"),
+    ):
+        control.both(*args)
+    events = sub.pending()
+    assert sum(b":new" in event for event in events) == 10
+    # only the new-key class
+    control("CONFIG", "SET", "notify-keyspace-events", "En")
+    control.both("SET", "fresh", "1")
+    control.both("SET", "fresh", "2")
+    assert len(sub.pending()) == 1

@@ -271,3 +271,69 @@ def test_busy_script_that_wrote_is_unkillable(pyvalkey_server, oracle_server):
         runner.close()
         other.close()
         admin.close()
+
+
+# Round 2: raw table reads, binary chunks, library configuration, frozen time.
+SCRIPTS_2 = [
+    "return _G",
+    "local a = {}; setmetatable(a,{__index=function() foo() end}) return a",
+    "local a = {1,2}; setmetatable(a,{__index=function() return 5 end}) return a",
+    "local a = {}; setmetatable(a,{__index=function(t,k) return 'x' end}) return a",
+    "local a = {}; setmetatable(a,{__index=function() redis.call('set', 'x', '1') end}) return a",
+    "return loadstring(string.dump(function() return 1 end))()",
+    "local f,e = loadstring(string.dump(function() return 1 end)) return {type(f), e}",
+    "local f,e = loadstring('\\27Lua') return {type(f), e}",
+    "return {redis.REDIS_VERSION_NUM, redis.REDIS_VERSION, server.REDIS_VERSION_NUM, redis.VALKEY_VERSION}",
+    "return {cmsgpack._COPYRIGHT, cmsgpack._DESCRIPTION}",
+    "return {cmsgpack.unpack_limit(cmsgpack.pack(1,2,3), 2)}",
+    "return {cmsgpack.unpack_limit(cmsgpack.pack(1,2,3), 2, 1)}",
+    "return {cmsgpack.unpack_limit(cmsgpack.pack(1,2,3), 0)}",
+    "return {cmsgpack.unpack_limit(cmsgpack.pack(1,2,3), 5)}",
+    "return {pcall(cmsgpack.unpack_limit, cmsgpack.pack(1,2,3), -1)}",
+    "return {pcall(function() return cmsgpack.unpack_limit(cmsgpack.pack(1,2,3), -1) end)}",
+    "cjson.encode_max_depth(1) local r = {pcall(cjson.encode, {a={1}})} cjson.encode_max_depth(1000) return r",
+    "cjson.decode_max_depth(1) local r = {pcall(cjson.decode, '{\"o\": {\"a\": [1]}}')} "
+    "cjson.decode_max_depth(1000) return r",
+    "local r = {pcall(cjson.encode, {n=0/0})} cjson.encode_invalid_numbers(true) "
+    "r[3] = cjson.encode({1/0, -1/0, 0/0}) cjson.encode_invalid_numbers('null') r[4] = cjson.encode({1/0}) "
+    "cjson.encode_invalid_numbers(false) return r",
+    "local t = {} t[false] = 'f' return {pcall(cjson.encode, t)}",
+    "return {pcall(function() return cjson.encode_max_depth(0) end)}",
+    "return {pcall(function() return cjson.encode_max_depth('x') end)}",
+    "return {pcall(function() return cjson.encode_max_depth(2, 3) end)}",
+    "return {pcall(function() return cjson.encode_keep_buffer('x') end)}",
+    "return {tostring(cjson.encode_keep_buffer()), tostring(cjson.encode_keep_buffer('off')), "
+    "tostring(cjson.encode_keep_buffer(true)), tostring(cjson.encode_invalid_numbers()), "
+    "tostring(cjson.decode_invalid_numbers()), cjson.encode_number_precision(), cjson.encode_max_depth()}",
+    "cjson.encode_number_precision(3) local s = cjson.encode({12345, 0.123456}) cjson.encode_number_precision(14) return s",
+]
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_eval_round_two(d, resp):
+    if resp == 3:
+        d.resp3()
+    for script in SCRIPTS_2:
+        d("EVAL", script, 1, "x")
+    d("GET", "x")
+
+
+def test_time_frozen_inside_scripts(d):
+    """TIME, relative TTLs and expiry checks see the instant the script started."""
+    d("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1")
+    try:
+        d("EVAL", "redis.call('SET', KEYS[1], 'v', 'PX', 1) redis.call('DEBUG', 'SLEEP', 0.01) "
+          "return redis.call('EXISTS', KEYS[1])", 1, "key")
+        d("EVAL", "local a = {redis.call('TIME')} redis.call('DEBUG', 'SLEEP', 0.01) "
+          "local b = {redis.call('TIME')} return {a[1] == b[1] and a[2] == b[2]}", 0)
+        d("EVAL", "redis.call('SET', 'k1', 'v') local e = redis.call('DUMP', 'k1') "
+          "redis.call('RESTORE', 'k2', 1, e, 'REPLACE') redis.call('DEBUG', 'SLEEP', 0.01) "
+          "redis.call('RESTORE', 'k3', 1, e, 'REPLACE') "
+          "return redis.call('PEXPIRETIME', 'k2') == redis.call('PEXPIRETIME', 'k3')", 0)
+        # DEBUG PROTOCOL replies reach scripts; attributes are dropped (maps and sets are left
+        # out: their member order follows Lua's table layout, which differs)
+        for kind in ("attrib", "bignum", "double", "null", "verbatim", "true", "false"):
+            d("EVAL", "redis.setresp(3) return redis.call('debug', 'protocol', ARGV[1])", 0, kind)
+    finally:
+        d("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0")
+    d("EVAL", "return redis.call('debug', 'protocol', 'attrib')", 0)

@@ -309,3 +309,44 @@ def test_exec_waits_for_client_pause_write(connect: Callable[[], Pair]) -> None:
     a("EXEC")  # read-only queue: not held
     assert time.monotonic() - start < 0.25
     b.both("CLIENT", "UNPAUSE")
+
+
+@pytest.mark.parametrize("queue_during_busy", [False, True])
+def test_exec_during_busy_script_aborts(pyvalkey_server, oracle_server, queue_during_busy) -> None:  # type: ignore[no-untyped-def]
+    """EXEC refused by a busy script ends the transaction with EXECABORT naming the BUSY error;
+    MULTI itself is allowed while busy and a refused command inside it dooms the EXEC."""
+    import socket
+    import time
+
+    from resp import RawClient, encode_command
+
+    results = []
+    for port in (pyvalkey_server.port, oracle_server.port):
+        r, r2 = RawClient(port), RawClient(port)
+        runner = socket.create_connection(("127.0.0.1", port))
+        try:
+            r("CONFIG", "SET", "busy-reply-threshold", "10")
+            r("SET", "xx", "1")
+            out = [r2("MULTI"), r2("INCR", "xx")]
+            runner.sendall(encode_command("EVAL", "while true do end", "0"))
+            time.sleep(0.2)
+            if queue_during_busy:
+                out.append(r2("INCR", "xx"))
+            out.append(r2("EXEC"))
+            out.append(r("SCRIPT", "KILL"))
+            runner.settimeout(5)
+            runner.recv(1000)
+            # after the script: MULTI while busy, a refused command, then EXEC -> previous errors
+            runner.sendall(encode_command("EVAL", "while true do end", "0"))
+            time.sleep(0.2)
+            out += [r2("MULTI"), r2("INCR", "xx"), r("SCRIPT", "KILL")]
+            runner.recv(1000)
+            out += [r2("INCR", "xx"), r2("EXEC"), r("GET", "xx"), r2("PING", "asdf")]
+            results.append(out)
+        finally:
+            r("CONFIG", "SET", "busy-reply-threshold", "5000")
+            for c in (r, r2):
+                c.close()
+            runner.close()
+    assert results[0] == results[1]
+    assert results[1][-2] == b"$1\r\n1\r\n"

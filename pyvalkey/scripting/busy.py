@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("pyvalkey")
 
 BUSY_EVAL = b"BUSY Valkey is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+_EXECABORT_BECAUSE = b"EXECABORT Transaction discarded because of: "
 BUSY_FUNCTION = b"BUSY Valkey is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
 
 
@@ -97,6 +98,12 @@ def _serve(server: Any, client: Any, data: bytes, ctx: RunContext) -> None:
             cmd = dispatcher.lookup(argv)
             if type(cmd) is not Command or cmd.allow_busy or (not client.authenticated and not cmd.no_auth):
                 server.execute(client, argv)
+            elif cmd.fullname == "exec" and client.multi is not None:
+                # a refused EXEC ends the transaction, naming the reason (Valkey's execCommandAbort)
+                from pyvalkey.multi import transactions
+
+                transactions(server).discard(client)
+                dispatcher.reject(client, ErrorReply(_EXECABORT_BECAUSE + busy_error.message), cmd)
             else:
                 dispatcher.reject(client, busy_error, cmd)
     except ProtocolError as error:
