@@ -292,19 +292,19 @@ SCRIPTS_2 = [
     "return {pcall(cmsgpack.unpack_limit, cmsgpack.pack(1,2,3), -1)}",
     "return {pcall(function() return cmsgpack.unpack_limit(cmsgpack.pack(1,2,3), -1) end)}",
     "cjson.encode_max_depth(1) local r = {pcall(cjson.encode, {a={1}})} cjson.encode_max_depth(1000) return r",
-    "cjson.decode_max_depth(1) local r = {pcall(cjson.decode, '{\"o\": {\"a\": [1]}}')} "
-    "cjson.decode_max_depth(1000) return r",
-    "local r = {pcall(cjson.encode, {n=0/0})} cjson.encode_invalid_numbers(true) "
+    ("cjson.decode_max_depth(1) local r = {pcall(cjson.decode, '{\"o\": {\"a\": [1]}}')} "
+    "cjson.decode_max_depth(1000) return r"),
+    ("local r = {pcall(cjson.encode, {n=0/0})} cjson.encode_invalid_numbers(true) "
     "r[3] = cjson.encode({1/0, -1/0, 0/0}) cjson.encode_invalid_numbers('null') r[4] = cjson.encode({1/0}) "
-    "cjson.encode_invalid_numbers(false) return r",
+    "cjson.encode_invalid_numbers(false) return r"),
     "local t = {} t[false] = 'f' return {pcall(cjson.encode, t)}",
     "return {pcall(function() return cjson.encode_max_depth(0) end)}",
     "return {pcall(function() return cjson.encode_max_depth('x') end)}",
     "return {pcall(function() return cjson.encode_max_depth(2, 3) end)}",
     "return {pcall(function() return cjson.encode_keep_buffer('x') end)}",
-    "return {tostring(cjson.encode_keep_buffer()), tostring(cjson.encode_keep_buffer('off')), "
+    ("return {tostring(cjson.encode_keep_buffer()), tostring(cjson.encode_keep_buffer('off')), "
     "tostring(cjson.encode_keep_buffer(true)), tostring(cjson.encode_invalid_numbers()), "
-    "tostring(cjson.decode_invalid_numbers()), cjson.encode_number_precision(), cjson.encode_max_depth()}",
+    "tostring(cjson.decode_invalid_numbers()), cjson.encode_number_precision(), cjson.encode_max_depth()}"),
     "cjson.encode_number_precision(3) local s = cjson.encode({12345, 0.123456}) cjson.encode_number_precision(14) return s",
 ]
 
