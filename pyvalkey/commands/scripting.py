@@ -332,7 +332,12 @@ def function_help(client: Client, argv: list[bytes]) -> Any:
     return help_reply("FUNCTION", _FUNCTION_HELP)
 
 
-@debug_subcommand("set-disable-deny-scripts", lambda n: n == 3)
+@debug_subcommand(
+    "set-disable-deny-scripts",
+    lambda n: n == 3,
+    "SET-DISABLE-DENY-SCRIPTS <0|1>",
+    "    Let scripts call commands that are normally refused inside scripts (for testing).",
+)
 def debug_set_disable_deny_scripts(client: Client, argv: list[bytes]) -> Any:
     """Valkey's testing switch: scripts may then call commands flagged noscript."""
     client.server.scripts_deny_disabled = parse_int(argv[2]) not in (None, 0)  # type: ignore[attr-defined]
