@@ -348,3 +348,14 @@ def test_multi_field_after_first_transaction(diff) -> None:  # type: ignore[no-u
     assert after[0] == after[1] == b"multi=0"
     diff("RESET")
     assert multi_fields() == (b"multi=0", b"multi=0")
+
+
+def test_tot_cmds_counts_script_commands(diff) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    diff("EVAL", "server.call('ping') server.call('ping')", "0")
+    diff("EVAL", "server.pcall('nosuch')", "0")
+    mine, real = diff.both("CLIENT", "INFO")
+    ours = re.search(rb"tot-cmds=\d+", mine).group(0)  # type: ignore[union-attr]
+    theirs = re.search(rb"tot-cmds=\d+", real).group(0)  # type: ignore[union-attr]
+    assert ours == theirs

@@ -496,6 +496,7 @@ class Engine:
             ctx.wrote = True
         try:
             self.server.dispatcher.call(client, cmd, argv)  # type: ignore[arg-type]
+            ctx.caller.commands_processed += 1  # CLIENT LIST tot-cmds counts a script's commands
             value = self.parse_reply(client.out)
         finally:
             client.out.clear()
