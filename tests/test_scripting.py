@@ -337,3 +337,15 @@ def test_time_frozen_inside_scripts(d):
     finally:
         d("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0")
     d("EVAL", "return redis.call('debug', 'protocol', 'attrib')", 0)
+
+
+def test_read_only_scripts_refuse_may_replicate_commands(d):
+    for script in (
+        "return redis.call('publish','ch','msg')",
+        "return redis.call('spublish','ch','msg')",
+        "return redis.call('pfcount','hll')",
+        "return redis.pcall('publish','ch','msg')",
+    ):
+        d("EVAL_RO", script, 0)
+        d("EVAL", "#!lua flags=no-writes\n" + script, 0)
+        d("EVAL", script, 0)

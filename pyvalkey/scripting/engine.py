@@ -44,6 +44,8 @@ __all__ = ["Engine", "RunContext", "ScriptError", "sha1hex"]
 LuaError = lupa_lua.LuaError
 _lua_type = lupa_lua.lua_type
 
+# Valkey flags these may-replicate without COMMAND INFO showing it; read-only scripts refuse them
+_MAY_REPLICATE = frozenset(("publish", "spublish", "pfcount"))
 ERR_UNKNOWN_COMMAND = "Unknown command called from script"
 ERR_ARITY = "Wrong number of args calling command from script"
 ERR_NOSCRIPT = "This Valkey command is not allowed from script"
@@ -528,7 +530,7 @@ class Engine:
         # DEBUG SET-DISABLE-DENY-SCRIPTS lets scripts call noscript commands (Valkey's tests use it).
         if cmd.noscript and not getattr(self.server, "scripts_deny_disabled", False):
             return ERR_NOSCRIPT
-        if cmd.is_write and ctx.read_only:
+        if ctx.read_only and (cmd.is_write or cmd.may_replicate or cmd.fullname in _MAY_REPLICATE):
             return ERR_READONLY
         return None
 
