@@ -112,7 +112,7 @@ class MultiState:
         self.commands.append((cmd, argv))
         # Valkey's multi-mem: argument bytes plus one object pointer per argument.
         self.argv_mem += sum(len(arg) for arg in argv) + 8 * len(argv)
-        if cmd.is_write or cmd.may_replicate:
+        if not self.may_replicate and command_may_replicate(self.client, cmd, argv):
             self.may_replicate = True
 
     def discard(self) -> None:
@@ -275,6 +275,44 @@ class Transactions:
 
     def total_watched_keys(self) -> int:
         return len(self.watchers)
+
+
+# Flagged may-replicate in Valkey without COMMAND INFO (hence commands.json) showing it.
+_HIDDEN_MAY_REPLICATE = frozenset(("publish", "spublish", "pfcount"))
+_SCRIPT_CALLS = frozenset(("eval", "evalsha", "fcall"))
+
+
+def command_may_replicate(client: Client, cmd: Command, argv: list[bytes]) -> bool:
+    """Whether running ``argv`` may write or replicate (what CLIENT PAUSE WRITE holds back and
+    what makes a queued transaction a writing one). For EVAL/EVALSHA/FCALL the script's own
+    flags decide, as Valkey's getCommandFlags does: only a script declared ``no-writes`` is
+    read-only; an unknown script or function counts as writing."""
+    if cmd.is_write or cmd.may_replicate:
+        return True
+    name = cmd.fullname
+    if name in _HIDDEN_MAY_REPLICATE:
+        return True
+    if name not in _SCRIPT_CALLS:
+        return False
+    state = getattr(client.server, "scripting", None)
+    if len(argv) < 2:
+        return True
+    if name == "fcall":
+        function = state.functions.get(argv[1].lower()) if state is not None else None
+        return function is None or b"no-writes" not in function.flags
+    if name == "evalsha":
+        script = state.scripts.get(argv[1].lower()) if state is not None else None
+        if script is None:
+            return True
+        flags, shebang = script.flags, script.shebang
+    else:
+        from pyvalkey.scripting.state import parse_shebang
+
+        try:
+            flags, shebang, _ = parse_shebang(argv[1])
+        except ErrorReply:
+            return True
+    return not shebang or b"no-writes" not in flags
 
 
 def _is_expired(db: Database, key: bytes) -> bool:

@@ -139,7 +139,7 @@ class PauseState:
         """Dispatcher pre-check: True when the command has been postponed."""
         if self.mode == PAUSE_NONE or "replica" in client.flags:
             return None
-        if self.mode == PAUSE_WRITE and not _may_replicate(client, cmd):
+        if self.mode == PAUSE_WRITE and not _may_replicate(client, cmd, argv):
             return None
         if not self.active():
             return None
@@ -177,13 +177,13 @@ class PauseState:
                 pass
 
 
-def _may_replicate(client: Client, cmd: Command) -> bool:
-    if cmd.is_write or cmd.may_replicate:
-        return True
+def _may_replicate(client: Client, cmd: Command, argv: list[bytes]) -> bool:
     if cmd.fullname == "exec" and client.multi is not None:
-        # The MULTI state may expose what its queue holds; without it, assume nothing writes.
+        # what the queued commands may do (see MultiState.queue)
         return bool(getattr(client.multi, "may_replicate", False))
-    return False
+    from pyvalkey.multi import command_may_replicate
+
+    return command_may_replicate(client, cmd, argv)
 
 
 def pause_state(server: Server) -> PauseState:

@@ -359,3 +359,59 @@ def test_tot_cmds_counts_script_commands(diff) -> None:  # type: ignore[no-untyp
     ours = re.search(rb"tot-cmds=\d+", mine).group(0)  # type: ignore[union-attr]
     theirs = re.search(rb"tot-cmds=\d+", real).group(0)  # type: ignore[union-attr]
     assert ours == theirs
+
+
+def test_pause_write_holds_writing_scripts_and_hidden_may_replicate(pyvalkey_server, oracle_server) -> None:  # type: ignore[no-untyped-def]
+    """CLIENT PAUSE WRITE holds EVAL/FCALL unless the script is declared no-writes, and the
+    commands Valkey flags may-replicate without showing it (PUBLISH, PFCOUNT); EXEC of a queue
+    holding such a script is held too."""
+    import socket
+    import time
+
+    from resp import RawClient, encode_command
+
+    held_cases = [
+        ("EVAL", "return 1", "0"),
+        ("EVAL", "#!lua\nreturn 1", "0"),
+        ("FCALL", "pw", "0"),
+        ("PFCOUNT", "hll"),
+        ("PUBLISH", "ch", "m"),
+    ]
+    free_cases = [
+        ("EVAL", "#!lua flags=no-writes\nreturn 2", "0"),
+        ("EVAL_RO", "return 3", "0"),
+        ("FCALL", "pr", "0"),
+        ("GET", "x"),
+    ]
+    for port in (pyvalkey_server.port, oracle_server.port):
+        admin = RawClient(port)
+        admin("FUNCTION", "LOAD", "REPLACE", "#!lua name=pauselib\nserver.register_function('pw', function() return 1 end)\n"
+              "server.register_function{function_name='pr', callback=function() return 2 end, flags={'no-writes'}}")
+        multi = socket.create_connection(("127.0.0.1", port))
+        multi.sendall(encode_command("MULTI") + encode_command("EVAL", "#!lua\nreturn 12", "0"))
+        time.sleep(0.1)
+        assert multi.recv(100) == b"+OK\r\n+QUEUED\r\n"
+        admin("CLIENT", "PAUSE", "60000", "WRITE")
+        try:
+            conns = []
+            for args in held_cases + free_cases:
+                conn = socket.create_connection(("127.0.0.1", port))
+                conn.sendall(encode_command(*args))
+                conns.append(conn)
+            multi.sendall(encode_command("EXEC"))
+            time.sleep(0.3)
+            blocked = admin("INFO", "clients")
+            assert b"blocked_clients:%d\r\n" % (len(held_cases) + 1) in blocked, (port, blocked)
+            for conn in conns[len(held_cases):]:
+                conn.settimeout(2)
+                assert conn.recv(100)  # answered while paused
+        finally:
+            admin("CLIENT", "UNPAUSE")
+        for conn in conns[: len(held_cases)] + [multi]:
+            conn.settimeout(2)
+            assert conn.recv(100)
+            conn.close()
+        for conn in conns[len(held_cases):]:
+            conn.close()
+        admin("FUNCTION", "DELETE", "pauselib")
+        admin.close()
