@@ -163,6 +163,21 @@ class Tracking:
     def observe(self, client: Client, cmd: Command, argv: list[bytes]) -> None:
         """After each executed command: remember the keys a tracking client read, and end a
         CLIENT CACHING decision once the command it was for has run."""
+        if client.kind == "lua":
+            # A script's reads are tracked for the client running the script; its CLIENT CACHING
+            # decision lasts until the script's own command (EVAL, FCALL) ends.
+            scripts = getattr(client.server, "scripting", None)
+            ctx = scripts.running() if scripts is not None else None
+            if ctx is None:
+                return
+            caller = ctx.caller
+            state = caller.tracking
+            if state is None:
+                return
+            wanted = not ((state.optin and not state.caching) or (state.optout and state.caching))
+            if wanted and cmd.is_readonly and not state.bcast and "pubsub" not in cmd.flags:
+                self._remember(caller, cmd, argv)
+            return
         state = client.tracking
         if state is None:
             return

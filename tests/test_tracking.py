@@ -330,3 +330,30 @@ def test_table_limit(twins: list[Twin]) -> None:
         assert results[0][1] == 15
     finally:
         a("CONFIG", "SET", "tracking-table-max-keys", "1000000")
+
+
+@pytest.mark.parametrize("optin", [False, True])
+def test_scripts_track_their_reads_for_the_caller(pyvalkey_server: ServerProcess, oracle_server: ServerProcess, optin: bool) -> None:
+    """Keys a script reads are tracked for the client that ran it (writes and untouched KEYS are
+    not); with OPTIN, CLIENT CACHING YES covers the whole script."""
+    streams = []
+    for port in (pyvalkey_server.port, oracle_server.port):
+        r, writer = RawClient(port), RawClient(port)
+        try:
+            writer("FLUSHALL")
+            r("HELLO", "3")
+            r("CLIENT", "TRACKING", "on", *(["OPTIN"] if optin else []))
+            writer("MSET", "key1{t}", "1", "key2{t}", "1", "key4{t}", "1")
+            if optin:
+                r("CLIENT", "CACHING", "yes")
+            r("EVAL", "redis.call('set', 'key3{t}', 'bar') redis.call('get', 'key4{t}') "
+              "return redis.call('get', 'key2{t}')", "2", "key1{t}", "key2{t}")
+            r("EVAL_RO", "return redis.call('get', 'key1{t}')", "0")
+            writer("MSET", "key1{t}", "2", "key2{t}", "2", "key3{t}", "2", "key4{t}", "2")
+            r.send(encode_command("PING"))
+            streams.append(_drain(r))
+        finally:
+            r.close()
+            writer.close()
+    assert streams[0] == streams[1]
+    assert b"key2{t}" in streams[1]
