@@ -148,8 +148,10 @@ class Tracking:
         keyspace = self.server.keyspace
         if on:
             keyspace.change_listeners.append(self._key_changed)
+            keyspace.expire_listeners.append(self._key_expired)
         else:
             keyspace.change_listeners.remove(self._key_changed)
+            keyspace.expire_listeners.remove(self._key_expired)
         self.listening = on
         keyspace.update_hooks()
 
@@ -207,6 +209,16 @@ class Tracking:
         if self.flushing:
             return
         self.invalidate(key, self.current, True)
+
+    def _key_expired(self, db: Database, key: bytes) -> None:
+        """An expiry is the server's change, not the current client's: a BCAST NOLOOP client
+        that wrote the key earlier in the same round must still hear about it."""
+        if self.prefixes:
+            for prefix, entry in self.prefixes.items():
+                if key.startswith(prefix):
+                    entry.keys[key] = None
+                    if not self.broadcast_scheduled:
+                        self._schedule_broadcast()
 
     def invalidate(self, key: bytes, changer: Client | None, bcast: bool) -> None:
         if bcast and self.prefixes:

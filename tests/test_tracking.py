@@ -357,3 +357,24 @@ def test_scripts_track_their_reads_for_the_caller(pyvalkey_server: ServerProcess
             writer.close()
     assert streams[0] == streams[1]
     assert b"key2{t}" in streams[1]
+
+
+def test_bcast_noloop_hears_expiry_of_own_key(pyvalkey_server: ServerProcess, oracle_server: ServerProcess) -> None:
+    """A key the NOLOOP client set, then expired in the same round, is still announced."""
+    got = []
+    for port in (pyvalkey_server.port, oracle_server.port):
+        r, rd = RawClient(port), RawClient(port)
+        try:
+            rid = rd("CLIENT", "ID").split(b"\r\n")[0][1:].decode()
+            rd("SUBSCRIBE", "__redis__:invalidate")
+            r("CLIENT", "TRACKING", "on", "BCAST", "REDIRECT", rid, "NOLOOP")
+            for args in (("MULTI",), ("SET", "mykey{t}", "v", "PX", "1"), ("SET", "other{t}", "v"),
+                         ("DEBUG", "SLEEP", "0.1"), ("GET", "mykey{t}"), ("EXEC",)):
+                r(*args)
+            rd.sock.settimeout(2)
+            got.append(rd.read_reply())
+        finally:
+            r("CLIENT", "TRACKING", "off")
+            r.close()
+            rd.close()
+    assert got[0] == got[1] == b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$8\r\nmykey{t}\r\n"
