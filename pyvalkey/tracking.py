@@ -50,6 +50,10 @@ _NULL_RESP2 = b"$-1\r\n"
 _NULL_RESP3 = b"_\r\n"
 
 
+# Read-only script commands: their KEYS are not tracked, only what the script reads.
+_SCRIPT_RO = frozenset(("eval_ro", "evalsha_ro", "fcall_ro"))
+
+
 class TrackingState:
     """``client.tracking``: the options of CLIENT TRACKING ON."""
 
@@ -184,7 +188,13 @@ class Tracking:
         if state is None:
             return
         wanted = not ((state.optin and not state.caching) or (state.optout and state.caching))
-        if wanted and cmd.is_readonly and not state.bcast and "pubsub" not in cmd.flags:
+        if (
+            wanted
+            and cmd.is_readonly
+            and not state.bcast
+            and "pubsub" not in cmd.flags
+            and cmd.fullname not in _SCRIPT_RO  # a script's own reads are tracked instead (above)
+        ):
             self._remember(client, cmd, argv)
         if state.caching and client.multi is None and not cmd.fullname.startswith("client|"):
             state.caching = False

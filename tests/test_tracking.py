@@ -349,6 +349,7 @@ def test_scripts_track_their_reads_for_the_caller(pyvalkey_server: ServerProcess
             r("EVAL", "redis.call('set', 'key3{t}', 'bar') redis.call('get', 'key4{t}') "
               "return redis.call('get', 'key2{t}')", "2", "key1{t}", "key2{t}")
             r("EVAL_RO", "return redis.call('get', 'key1{t}')", "0")
+            r("EVAL_RO", "return redis.call('ping')", "1", "key3{t}")  # KEYS alone are not tracked
             writer("MSET", "key1{t}", "2", "key2{t}", "2", "key3{t}", "2", "key4{t}", "2")
             r.send(encode_command("PING"))
             streams.append(_drain(r))
