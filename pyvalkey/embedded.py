@@ -345,6 +345,7 @@ class _Core:
         if self._tcp:
             sock = _bind(self._host, self._requested_port, config.tcp_backlog)
         server = Server(config, self.clock)
+        server.owns_cwd = False  # files go to ``dir`` without moving the host's working directory
         server.keyspace.notify_flags = config.notify_keyspace_events
         server.stats.slowlog_threshold_us = config.slowlog_log_slower_than
         port = sock.getsockname()[1] if sock is not None else 0

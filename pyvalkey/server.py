@@ -153,6 +153,7 @@ class Server:
         self.blocking = Blocking(self)
         self.cron_jobs.append(self.blocking.check_deadlines)
         self.dispatcher = Dispatcher(self)
+        self.owns_cwd = True  # False for an embedded server (see data_path)
         self.execute = self.dispatcher.execute
         from pyvalkey.pubsub import PubSub
 
@@ -184,6 +185,16 @@ class Server:
         client.closed = True
         for hook in self.client_close_hooks:
             hook(client)
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def data_path(self, name: str) -> str:
+        """Where the data file or directory ``name`` lives. A standalone server changes into
+        ``dir`` at start (as Valkey does), so relative names already resolve there; an embedded
+        server shares its host's working directory and joins ``dir`` itself."""
+        if self.owns_cwd:
+            return name
+        return os.path.join(os.path.abspath(self.config.dir), name)
 
     # -- time ----------------------------------------------------------------------------------
 

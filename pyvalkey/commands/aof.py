@@ -87,7 +87,7 @@ class AofState:
 
     @property
     def dirname(self) -> str:
-        return str(self.server.config.appenddirname)
+        return self.server.data_path(str(self.server.config.appenddirname))
 
     @property
     def filename(self) -> str:

@@ -61,6 +61,18 @@ LOADING = b"LOADING Valkey is loading the dataset in memory"
 _LOADING_SLICE = 0.1
 
 
+# ``child_pid`` while a BGSAVE runs in a thread instead of a forked child.
+_THREAD_JOB = -1
+
+
+def _fork_is_safe() -> bool:
+    """Forking copies only the calling thread; with other threads alive (the embedded server
+    shares its host's process) the child could wait forever on a lock one of them held."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread() and threading.active_count() == 1
+
+
 class RdbState:
     """Save bookkeeping for one server (Valkey's server.lastsave, child_pid, ... fields)."""
 
@@ -88,7 +100,7 @@ class RdbState:
     # -- paths ---------------------------------------------------------------------------------
 
     def path(self) -> str:
-        return os.path.abspath(self.server.config.dbfilename)
+        return os.path.abspath(self.server.data_path(self.server.config.dbfilename))
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -105,10 +117,12 @@ class RdbState:
 
     def write_file(self, tag: int) -> None:
         """Serialize and atomically replace ``dbfilename`` (temp file, fsync, rename, fsync dir)."""
+        self.write_image(self.image(), tag)
+
+    def write_image(self, data: bytes, tag: int) -> None:
         target = self.path()
         directory = os.path.dirname(target) or "."
         temp = os.path.join(directory, f"temp-{tag}.rdb")
-        data = self.image()
         try:
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
@@ -156,6 +170,8 @@ class RdbState:
         self.saves += 1
         self.last_bgsave_try = time.time()
         self.dirty_before_bgsave = server.keyspace.dirty
+        if not _fork_is_safe():
+            return self._bgsave_in_thread()
         try:
             pid = os.fork()
         except OSError as exc:
@@ -176,9 +192,29 @@ class RdbState:
         log.info("Background saving started by pid %d", pid)
         return True
 
+    def _bgsave_in_thread(self) -> bool:
+        """BGSAVE where forking is unsafe (the embedded server runs in a thread of its host, and
+        a forked copy of a threaded process may hang on locks other threads held): take the
+        snapshot now, in the event loop (a consistent image, at the cost of a pause as long as
+        the serialization), and leave the disk writes and fsyncs to a worker thread."""
+        import concurrent.futures
+
+        data = self.image()
+        executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyvalkey-bgsave")
+        self.thread_job = executor.submit(self.write_image, data, os.getpid())
+        executor.shutdown(wait=False)
+        self.child_pid = _THREAD_JOB
+        self.child_started = time.time()
+        log.info("Background saving started in a thread (fork is unsafe in this process)")
+        return True
+
     def kill_child(self) -> None:
         pid = self.child_pid
         if not pid:
+            return
+        if pid == _THREAD_JOB:  # a thread cannot be killed: let it finish its file
+            self.thread_job.result()
+            self.child_pid = 0
             return
         try:
             os.kill(pid, 9)
@@ -196,12 +232,17 @@ class RdbState:
         pid = self.child_pid
         if not pid:
             return
-        try:
-            done, status = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            done, status = pid, 1 << 8
-        if done == 0:
-            return
+        if pid == _THREAD_JOB:
+            if not self.thread_job.done():
+                return
+            done, status = pid, (0 if self.thread_job.exception() is None else 1 << 8)
+        else:
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done, status = pid, 1 << 8
+            if done == 0:
+                return
         self.child_pid = 0
         self.last_bgsave_seconds = int(time.time() - self.child_started)
         server = self.server
