@@ -10,8 +10,17 @@ What it measures, for both servers side by side:
 * memory: RSS growth (``VmRSS`` in ``/proc/<pid>/status``) per key after loading small string keys
   with a pipelined loader on a fresh server;
 * throughput: ``redis-benchmark -c 50 -n N -t <test> -P 1`` and ``-P 16`` for PING, SET, GET, INCR,
-  MSET: requests per second as redis-benchmark reports them, and the *server's* CPU time per
-  request (user+system ticks from ``/proc/<pid>/stat`` before and after, divided by requests).
+  MSET, then (the collections) LPUSH, LPOP, LRANGE_100, SADD, HSET, ZADD: requests per second as
+  redis-benchmark reports them, and the *server's* CPU time per request (user+system ticks from
+  ``/proc/<pid>/stat`` before and after, divided by requests).
+
+    python benchmarks/run.py --collections   # only the collection throughput tests
+
+LRANGE_100 is run as redis-benchmark's own test is (``LRANGE mylist 0 99`` on a list of 3-byte
+elements), but with the list filled beforehand by this script instead of by redis-benchmark's
+"LPUSH (needed to benchmark LRANGE)" pass, so the server CPU measured is LRANGE's alone. LPOP pops
+the elements the LPUSH test just pushed (redis-benchmark's keys are fixed: ``mylist``, ``myset``,
+``myhash``, ``myzset``), so it measures popping from a non-empty list.
 
 Each server is pinned to CPU 0 and redis-benchmark to CPU 1, so client and server do not compete
 for a core; CPU time per request is the figure that does not depend on that pinning (or on other
@@ -40,6 +49,9 @@ from oracle import free_port, oracle_binary
 SERVER_CPU = 0
 CLIENT_CPU = 1
 TESTS = ["ping", "set", "get", "incr", "mset"]
+COLLECTION_TESTS = ["lpush", "lpop", "lrange_100", "sadd", "hset", "zadd"]
+# Tests run as an explicit command (after a prefill) rather than with `-t`, see the docstring.
+CUSTOM_COMMANDS = {"lrange_100": ["LRANGE", "mylist", "0", "99"]}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -164,6 +176,16 @@ def load_keys(port: int, count: int, batch: int = 1000) -> None:
             raise RuntimeError(f"DBSIZE answered {answer!r}, expected {count}")
 
 
+def fill_list(port: int, key: bytes, length: int) -> None:
+    """Make the list at ``key`` at least ``length`` elements long (of redis-benchmark's default 3-byte
+    value), as redis-benchmark's LRANGE tests need."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(_command(b"RPUSH", key, *([b"xxx"] * length)))
+        answer = sock.recv(64)
+        if not answer.startswith(b":"):
+            raise RuntimeError(f"RPUSH answered {answer!r}")
+
+
 def measure_memory(name: str, keys: int) -> dict[str, float]:
     server = Server(name, SERVERS[name])
     try:
@@ -179,7 +201,12 @@ def measure_memory(name: str, keys: int) -> dict[str, float]:
 
 def run_benchmark(server: Server, test: str, requests: int, pipeline: int) -> dict[str, float]:
     argv = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-c", "50", "-n", str(requests),
-            "-t", test, "-P", str(pipeline), "--csv"]
+            "-P", str(pipeline), "--csv"]
+    if test in CUSTOM_COMMANDS:
+        fill_list(server.port, b"mylist", 100)
+        argv += CUSTOM_COMMANDS[test]
+    else:
+        argv += ["-t", test]
     cpu_before = server.cpu_seconds()
     started = time.perf_counter()
     result = subprocess.run(pinned(CLIENT_CPU, argv), check=False, capture_output=True, text=True, timeout=600)
@@ -209,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--requests", type=int, help="requests per redis-benchmark test (overrides the default)")
     parser.add_argument("--keys", type=int, help="keys loaded for the memory figure (overrides the default)")
+    parser.add_argument("--collections", action="store_true",
+                        help="run only the collection throughput tests (no start-up, memory or string tests)")
     args = parser.parse_args(argv)
     if shutil.which("redis-benchmark") is None:
         raise SystemExit("redis-benchmark not found: apt-get install redis-tools")
@@ -226,16 +255,20 @@ def main(argv: list[str] | None = None) -> int:
         "memory": {},
         "throughput": {},
     }
-    for name in SERVERS:
-        log(f"start-up: {name}")
-        results["start_seconds"][name] = measure_start(name, 3 if args.quick else 5)
-    for name in SERVERS:
-        log(f"memory: {name}, {keys} keys")
-        results["memory"][name] = measure_memory(name, keys)
+    tests = COLLECTION_TESTS if args.collections else TESTS + COLLECTION_TESTS
+    if args.collections:
+        del results["start_seconds"], results["memory"]
+    else:
+        for name in SERVERS:
+            log(f"start-up: {name}")
+            results["start_seconds"][name] = measure_start(name, 3 if args.quick else 5)
+        for name in SERVERS:
+            log(f"memory: {name}, {keys} keys")
+            results["memory"][name] = measure_memory(name, keys)
     servers = {name: Server(name, make) for name, make in SERVERS.items()}
     try:
         for pipeline in (1, 16):
-            for test in TESTS:
+            for test in tests:
                 for name, server in servers.items():
                     log(f"redis-benchmark -t {test} -P {pipeline}: {name}")
                     results["throughput"].setdefault(f"P{pipeline}", {}).setdefault(test, {})[name] = (
@@ -260,17 +293,19 @@ def report(results: dict[str, Any]) -> str:
         f"load average before: {load}"
     )
     lines = [header, ""]
-    lines.append(f"{'test':<10}{'pyvalkey rps':>14}{'valkey rps':>14}{'rps ratio':>11}"
+    lines.append(f"{'test':<16}{'pyvalkey rps':>14}{'valkey rps':>14}{'rps ratio':>11}"
                  f"{'py us/req':>11}{'vk us/req':>11}{'cpu ratio':>11}")
     for pipeline, tests in results["throughput"].items():
         for test, by_server in tests.items():
             ours, theirs = by_server["pyvalkey"], by_server["valkey"]
             lines.append(
-                f"{test + ' ' + pipeline:<10}{ours['rps']:>14,.0f}{theirs['rps']:>14,.0f}"
+                f"{test + ' ' + pipeline:<16}{ours['rps']:>14,.0f}{theirs['rps']:>14,.0f}"
                 f"{ours['rps'] / theirs['rps']:>11.3f}{ours['cpu_us_per_request']:>11.2f}"
                 f"{theirs['cpu_us_per_request']:>11.2f}"
                 f"{ours['cpu_us_per_request'] / max(theirs['cpu_us_per_request'], 1e-9):>11.2f}"
             )
+    if "memory" not in results:
+        return "\n".join(lines)
     lines.append("")
     mem = results["memory"]
     ours_b, theirs_b = mem["pyvalkey"]["bytes_per_key"], mem["valkey"]["bytes_per_key"]
