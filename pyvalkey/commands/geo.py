@@ -20,6 +20,7 @@ from pyvalkey.client import Client
 from pyvalkey.commands import zsets as zset_commands
 from pyvalkey.commands.parsing import parse_int
 from pyvalkey.commands.registry import command
+from pyvalkey.commands.sorting import partial_quicksort
 from pyvalkey.errors import ErrorReply, msg
 from pyvalkey.protocol.replies import NULL_ARRAY, Raw
 from pyvalkey.storage import geohash
@@ -370,7 +371,7 @@ def _georadius(client: Client, argv: list[bytes], src_index: int, flags: int) ->
             # glibc's qsort is a merge sort here: stable.
             found.sort(key=_by_distance, reverse=descending)
         else:
-            _partial_sort(found, descending, returned - 1)
+            partial_quicksort(found, 0, returned - 1, descending)
 
     unit = shape.unit
     if store_key is None:
@@ -407,93 +408,6 @@ def _georadius(client: Client, argv: list[bytes], src_index: int, flags: int) ->
 
 def _by_distance(entry: tuple[float, float, float, float, bytes]) -> float:
     return entry[0]
-
-
-def _partial_sort(items: list[Any], descending: bool, last: int) -> None:
-    """Valkey's pqsort: a Bentley-McIlroy three-way quicksort that only recurses into parts
-    overlapping positions [0, last]. Its handling of equal distances decides which tied
-    members COUNT keeps, so the pivot choices and swaps are reproduced exactly."""
-
-    def cmp(i: int, j: int) -> int:
-        a, b = items[i][0], items[j][0]
-        result = 1 if a > b else 0 if a == b else -1
-        return -result if descending else result
-
-    def swap(i: int, j: int) -> None:
-        items[i], items[j] = items[j], items[i]
-
-    def vecswap(i: int, j: int, n: int) -> None:
-        for k in range(n):
-            swap(i + k, j + k)
-
-    def med3(a: int, b: int, c: int) -> int:
-        if cmp(a, b) < 0:
-            return b if cmp(b, c) < 0 else (c if cmp(a, c) < 0 else a)
-        return b if cmp(b, c) > 0 else (a if cmp(a, c) < 0 else c)
-
-    stack = [(0, len(items))]
-    while stack:
-        a, n = stack.pop()
-        while True:
-            if n < 7:
-                for m in range(a + 1, a + n):
-                    p = m
-                    while p > a and cmp(p - 1, p) > 0:
-                        swap(p, p - 1)
-                        p -= 1
-                break
-            pm = a + n // 2
-            if n > 7:
-                pl = a
-                pn = a + n - 1
-                if n > 40:
-                    d = n // 8
-                    pl = med3(pl, pl + d, pl + 2 * d)
-                    pm = med3(pm - d, pm, pm + d)
-                    pn = med3(pn - 2 * d, pn - d, pn)
-                pm = med3(pl, pm, pn)
-            swap(a, pm)
-            pa = pb = a + 1
-            pc = pd = a + n - 1
-            while True:
-                while pb <= pc:
-                    r = cmp(pb, a)
-                    if r > 0:
-                        break
-                    if r == 0:
-                        swap(pa, pb)
-                        pa += 1
-                    pb += 1
-                while pb <= pc:
-                    r = cmp(pc, a)
-                    if r < 0:
-                        break
-                    if r == 0:
-                        swap(pc, pd)
-                        pd -= 1
-                    pc -= 1
-                if pb > pc:
-                    break
-                swap(pb, pc)
-                pb += 1
-                pc -= 1
-            pn = a + n
-            r = min(pa - a, pb - pa)
-            vecswap(a, pb - r, r)
-            r = min(pd - pc, pn - pd - 1)
-            vecswap(pb, pn - r, r)
-            left = pb - pa
-            right = pd - pc
-            # The two sides are disjoint, so the order they are sorted in does not matter;
-            # a side lying wholly after position ``last`` is left unsorted.
-            if left > 1 and a <= last:
-                stack.append((a, left))
-            if right > 1:
-                start = pn - right
-                if start <= last:
-                    a, n = start, right
-                    continue
-            break
 
 
 @command("geosearch")

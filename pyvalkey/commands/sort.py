@@ -29,6 +29,7 @@ from typing import Any
 from pyvalkey.client import Client
 from pyvalkey.commands.parsing import parse_int
 from pyvalkey.commands.registry import command
+from pyvalkey.commands.sorting import partial_quicksort
 from pyvalkey.errors import ErrorReply, msg
 from pyvalkey.storage.database import NOTIFY_GENERIC, NOTIFY_LIST, Database
 from pyvalkey.storage.hashes import HashValue
@@ -291,96 +292,10 @@ def _sorted(
             raise ErrorReply(SCORE_NOT_DOUBLE)
     if window is not None:
         pairs = list(zip(keys, elements))
-        _partial_quicksort(pairs, window[0], window[1], desc)
+        partial_quicksort(pairs, window[0], window[1], desc)
         return [element for _, element in pairs]
     order = sorted(range(len(elements)), key=keys.__getitem__, reverse=desc)
     return [elements[i] for i in order]
-
-
-def _partial_quicksort(items: list[tuple[Any, bytes]], start: int, end: int, desc: bool) -> None:
-    """Bentley-McIlroy quicksort (three-way partition, ninther pivot, insertion sort below 7
-    items) that skips the partitions lying outside positions ``start..end``: the partial sort
-    Valkey runs for SORT ... BY ... LIMIT. Sorts ``items`` in place on their first field."""
-
-    def cmp(i: int, j: int) -> int:
-        a = items[i][0]
-        b = items[j][0]
-        result = -1 if a < b else (1 if a > b else 0)
-        return -result if desc else result
-
-    def med3(a: int, b: int, c: int) -> int:
-        if cmp(a, b) < 0:
-            return b if cmp(b, c) < 0 else (c if cmp(a, c) < 0 else a)
-        return b if cmp(b, c) > 0 else (a if cmp(a, c) < 0 else c)
-
-    def swap(i: int, j: int) -> None:
-        items[i], items[j] = items[j], items[i]
-
-    def vecswap(i: int, j: int, n: int) -> None:
-        for k in range(n):
-            swap(i + k, j + k)
-
-    lo, n = 0, len(items)
-    stack: list[tuple[int, int]] = []
-    while True:
-        if n < 7:
-            for m in range(lo + 1, lo + n):
-                k = m
-                while k > lo and cmp(k - 1, k) > 0:
-                    swap(k, k - 1)
-                    k -= 1
-        else:
-            pm = lo + n // 2
-            if n > 7:
-                pl = lo
-                pn = lo + n - 1
-                if n > 40:
-                    d = n // 8
-                    pl = med3(pl, pl + d, pl + 2 * d)
-                    pm = med3(pm - d, pm, pm + d)
-                    pn = med3(pn - 2 * d, pn - d, pn)
-                pm = med3(pl, pm, pn)
-            swap(lo, pm)
-            pa = pb = lo + 1
-            pc = pd = lo + n - 1
-            while True:
-                while pb <= pc:
-                    result = cmp(pb, lo)
-                    if result > 0:
-                        break
-                    if result == 0:
-                        swap(pa, pb)
-                        pa += 1
-                    pb += 1
-                while pb <= pc:
-                    result = cmp(pc, lo)
-                    if result < 0:
-                        break
-                    if result == 0:
-                        swap(pc, pd)
-                        pd -= 1
-                    pc -= 1
-                if pb > pc:
-                    break
-                swap(pb, pc)
-                pb += 1
-                pc -= 1
-            pn = lo + n
-            r = min(pa - lo, pb - pa)
-            vecswap(lo, pb - r, r)
-            r = min(pd - pc, pn - pd - 1)
-            vecswap(pb, pn - r, r)
-            # The left part (recursed into first) and the right part (iterated), each only
-            # when it overlaps the wanted window.
-            left = pb - pa
-            right = pd - pc
-            if right > 1 and not (end < pn - right or start > pn - 1):
-                stack.append((pn - right, right))
-            if left > 1 and not (end < lo or start > lo + left - 1):
-                stack.append((lo, left))
-        if not stack:
-            return
-        lo, n = stack.pop()
 
 
 @command("sort")
