@@ -24,6 +24,7 @@ import itertools
 from typing import Any
 
 from pyvalkey.client import Client
+from pyvalkey.commands.common import delete_emptied
 from pyvalkey.commands.keys import parse_cursor, parse_scan_options
 from pyvalkey.commands.parsing import INT64_MAX, INT64_MIN, parse_int
 from pyvalkey.commands.registry import command
@@ -152,8 +153,7 @@ def _announce_expired(db: Database, key: bytes, value: HashValue, count: int) ->
     keyspace.expired_fields = getattr(keyspace, "expired_fields", 0) + count  # type: ignore[attr-defined]
     db.notify(NOTIFY_HASH, b"hexpired", key)
     if not value.data:
-        db.delete(key)
-        db.notify(NOTIFY_GENERIC, b"del", key)
+        delete_emptied(db, key)
     else:
         db.signal_modified(key)
 
@@ -214,8 +214,7 @@ def _try_conversion(value: HashValue, args: list[bytes], max_entries: int, max_v
 
 def _delete_if_empty(db: Database, key: bytes, value: HashValue) -> bool:
     if not value.data:
-        db.delete(key)
-        db.notify(NOTIFY_GENERIC, b"del", key)
+        delete_emptied(db, key)
         return True
     return False
 

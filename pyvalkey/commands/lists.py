@@ -17,11 +17,12 @@ from typing import Any
 
 from pyvalkey.blocking import parse_timeout
 from pyvalkey.client import Client
-from pyvalkey.commands.parsing import parse_int
+from pyvalkey.commands.common import delete_emptied
+from pyvalkey.commands.parsing import parse_int, parse_numkeys_side_count, to_int, to_int_at_least
 from pyvalkey.commands.registry import command
 from pyvalkey.errors import ErrorReply, msg
 from pyvalkey.protocol.replies import NULL_ARRAY, OK
-from pyvalkey.storage.database import NOTIFY_GENERIC, NOTIFY_LIST, Database
+from pyvalkey.storage.database import NOTIFY_LIST, Database
 from pyvalkey.storage.lists import ListValue
 
 __all__: list[str] = []
@@ -35,30 +36,9 @@ RANK_ZERO = (
 )
 COUNT_NEGATIVE = b"ERR COUNT can't be negative"
 MAXLEN_NEGATIVE = b"ERR MAXLEN can't be negative"
-NUMKEYS_NOT_POSITIVE = b"ERR numkeys should be greater than 0"
-COUNT_NOT_POSITIVE = b"ERR count should be greater than 0"
 RANGE_NOT_SYMMETRIC = (
     b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
 )
-
-
-def _long(arg: bytes, error: bytes = msg.NOT_INTEGER) -> int:
-    value = parse_int(arg)
-    if value is None:
-        raise ErrorReply(error)
-    return value
-
-
-def _ranged(arg: bytes, low: int, error: bytes | None) -> int:
-    """getRangeLongFromObjectOrReply with max LONG_MAX: ``error`` (or the generic texts)."""
-    value = parse_int(arg)
-    if value is None:
-        raise ErrorReply(error or msg.NOT_INTEGER)
-    if value < low:
-        if error is not None:
-            raise ErrorReply(error)
-        raise ErrorReply(b"ERR value is out of range, value must between %d and %d" % (low, LONG_MAX))
-    return value
 
 
 def _read(db: Database, key: bytes) -> ListValue | None:
@@ -92,19 +72,13 @@ def _raw_size(value: bytes) -> int:
 def _removed(client: Client, db: Database, key: bytes, lst: ListValue, head: bool, count: int) -> None:
     """After popping from an end: event, delete when empty, shrink check, dirty."""
     db.notify(NOTIFY_LIST, b"lpop" if head else b"rpop", key)
-    if not lst.items:
-        db.delete(key)
-        db.notify(NOTIFY_GENERIC, b"del", key)
-    else:
-        lst.shrink_check(_fill(client))
-        db.signal_modified(key)
+    _emptied_or_shrunk(client, db, key, lst)
     client.server.keyspace.dirty += count
 
 
 def _emptied_or_shrunk(client: Client, db: Database, key: bytes, lst: ListValue) -> None:
     if not lst.items:
-        db.delete(key)
-        db.notify(NOTIFY_GENERIC, b"del", key)
+        delete_emptied(db, key)
     else:
         lst.shrink_check(_fill(client))
         db.signal_modified(key)
@@ -204,7 +178,7 @@ def lindex(client: Client, argv: list[bytes]) -> Any:
     lst = _read(client.db, argv[1])
     if lst is None:
         return None
-    return lst.index(_long(argv[2]))
+    return lst.index(to_int(argv[2]))
 
 
 def _range_bounds(start: int, end: int, size: int) -> tuple[int, int] | None:
@@ -222,8 +196,8 @@ def _range_bounds(start: int, end: int, size: int) -> tuple[int, int] | None:
 
 @command("lrange")
 def lrange(client: Client, argv: list[bytes]) -> Any:
-    start = _long(argv[2])
-    end = _long(argv[3])
+    start = to_int(argv[2])
+    end = to_int(argv[3])
     lst = _read(client.db, argv[1])
     if lst is None:
         return []
@@ -245,17 +219,17 @@ def lpos(client: Client, argv: list[bytes]) -> Any:
         more = j + 1 < argc
         if opt == b"RANK" and more:
             j += 1
-            rank = _long(argv[j])
+            rank = to_int(argv[j])
             if rank < -LONG_MAX:
                 raise ErrorReply(RANGE_NOT_SYMMETRIC)
             if rank == 0:
                 raise ErrorReply(RANK_ZERO)
         elif opt == b"COUNT" and more:
             j += 1
-            count = _ranged(argv[j], 0, COUNT_NEGATIVE)
+            count = to_int_at_least(argv[j], 0, COUNT_NEGATIVE)
         elif opt == b"MAXLEN" and more:
             j += 1
-            maxlen = _ranged(argv[j], 0, MAXLEN_NEGATIVE)
+            maxlen = to_int_at_least(argv[j], 0, MAXLEN_NEGATIVE)
         else:
             raise ErrorReply(msg.SYNTAX)
         j += 1
@@ -280,7 +254,7 @@ def lset(client: Client, argv: list[bytes]) -> Any:
     lst = _write(db, key)
     if lst is None:
         raise ErrorReply(msg.NO_SUCH_KEY)
-    index = _long(argv[2])
+    index = to_int(argv[2])
     value = argv[3]
     lst.grow_check(_fill(client), len(value), 1, _compress(client))
     if not lst.set(index, value):
@@ -294,8 +268,8 @@ def lset(client: Client, argv: list[bytes]) -> Any:
 
 @command("ltrim")
 def ltrim(client: Client, argv: list[bytes]) -> Any:
-    start = _long(argv[2])
-    end = _long(argv[3])
+    start = to_int(argv[2])
+    end = to_int(argv[3])
     db = client.db
     key = argv[1]
     lst = _write(db, key)
@@ -316,7 +290,7 @@ def ltrim(client: Client, argv: list[bytes]) -> Any:
 
 @command("lrem")
 def lrem(client: Client, argv: list[bytes]) -> Any:
-    count = _long(argv[2])
+    count = to_int(argv[2])
     if count < -LONG_MAX:
         raise ErrorReply(RANGE_NOT_SYMMETRIC)
     db = client.db
@@ -344,7 +318,7 @@ def _pop(client: Client, argv: list[bytes], head: bool) -> Any:
     count = 0
     has_count = argc == 3
     if has_count:
-        count = _ranged(argv[2], 0, msg.NOT_POSITIVE)
+        count = to_int_at_least(argv[2], 0, msg.NOT_POSITIVE)
     db = client.db
     key = argv[1]
     lst = _write(db, key)
@@ -411,20 +385,8 @@ def rpoplpush(client: Client, argv: list[bytes]) -> Any:
 
 def _mpop_args(argv: list[bytes], numkeys_at: int) -> tuple[list[bytes], bool, int]:
     """Parse LMPOP/BLMPOP: numkeys, the keys, LEFT|RIGHT, [COUNT n]."""
-    numkeys = _ranged(argv[numkeys_at], 1, NUMKEYS_NOT_POSITIVE)
-    where_at = numkeys_at + numkeys + 1
-    if where_at >= len(argv):
-        raise ErrorReply(msg.SYNTAX)
-    head = _side(argv[where_at])
-    count = -1
-    j = where_at + 1
-    while j < len(argv):
-        if count == -1 and argv[j].upper() == b"COUNT" and j + 1 < len(argv):
-            count = _ranged(argv[j + 1], 1, COUNT_NOT_POSITIVE)
-            j += 2
-        else:
-            raise ErrorReply(msg.SYNTAX)
-    return argv[numkeys_at + 1 : where_at], head, 1 if count == -1 else count
+    keys, side, count = parse_numkeys_side_count(argv, numkeys_at, (b"LEFT", b"RIGHT"))
+    return keys, side == 0, count
 
 
 def _propagate_pop(client: Client, key: bytes, head: bool, count: int) -> None:

@@ -13,7 +13,17 @@ from typing import Optional
 
 from pyvalkey.errors import ErrorReply, msg
 
-__all__ = ["parse_int", "to_int", "parse_float", "to_float", "INT64_MIN", "INT64_MAX", "ArgCursor"]
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "ArgCursor",
+    "parse_float",
+    "parse_int",
+    "parse_numkeys_side_count",
+    "to_float",
+    "to_int",
+    "to_int_at_least",
+]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -46,6 +56,52 @@ def to_int(data: bytes, error: bytes = msg.NOT_INTEGER) -> int:
     if value is None:
         raise ErrorReply(error)
     return value
+
+
+def to_int_at_least(data: bytes, low: int, error: bytes | None) -> int:
+    """getRangeLongFromObjectOrReply up to INT64_MAX: ``error`` for both a non-integer and a
+    value below ``low`` when given, else Valkey's generic texts for each."""
+    value = parse_int(data)
+    if value is None:
+        raise ErrorReply(error or msg.NOT_INTEGER)
+    if value < low:
+        if error is not None:
+            raise ErrorReply(error)
+        raise ErrorReply(b"ERR value is out of range, value must between %d and %d" % (low, INT64_MAX))
+    return value
+
+
+_NUMKEYS_NOT_POSITIVE = b"ERR numkeys should be greater than 0"
+_COUNT_NOT_POSITIVE = b"ERR count should be greater than 0"
+
+
+def parse_numkeys_side_count(
+    argv: list[bytes], numkeys_at: int, sides: tuple[bytes, bytes]
+) -> tuple[list[bytes], int, int]:
+    """The tail shared by LMPOP/BLMPOP and ZMPOP/BZMPOP: numkeys, the keys, one of the two
+    upper-case words in ``sides``, then [COUNT n]. Returns (keys, index of the side word,
+    count, 1 when absent)."""
+    numkeys = to_int_at_least(argv[numkeys_at], 1, _NUMKEYS_NOT_POSITIVE)
+    where_at = numkeys_at + numkeys + 1
+    argc = len(argv)
+    if where_at >= argc:
+        raise ErrorReply(msg.SYNTAX)
+    where = argv[where_at].upper()
+    if where == sides[0]:
+        side = 0
+    elif where == sides[1]:
+        side = 1
+    else:
+        raise ErrorReply(msg.SYNTAX)
+    count = -1
+    j = where_at + 1
+    while j < argc:
+        if count == -1 and argv[j].upper() == b"COUNT" and j + 1 < argc:
+            count = to_int_at_least(argv[j + 1], 1, _COUNT_NOT_POSITIVE)
+            j += 2
+        else:
+            raise ErrorReply(msg.SYNTAX)
+    return argv[numkeys_at + 1 : where_at], side, 1 if count == -1 else count
 
 
 def parse_float(data: bytes) -> Optional[float]:

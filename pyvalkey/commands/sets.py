@@ -13,8 +13,9 @@ import random
 from typing import Any
 
 from pyvalkey.client import Client
+from pyvalkey.commands.common import delete_emptied
 from pyvalkey.commands.keys import parse_cursor, parse_scan_options
-from pyvalkey.commands.parsing import INT64_MIN, parse_int
+from pyvalkey.commands.parsing import INT64_MIN, parse_int, to_int_at_least
 from pyvalkey.commands.registry import command
 from pyvalkey.errors import ErrorReply, msg
 from pyvalkey.protocol.replies import RespSet
@@ -55,19 +56,6 @@ def _write(db: Database, key: bytes) -> SetValue | None:
     if value is None or type(value) is SetValue:
         return value
     raise ErrorReply(msg.WRONGTYPE)
-
-
-def _positive(arg: bytes) -> int:
-    """getPositiveLongFromObjectOrReply with the default message (also for non-numbers)."""
-    value = parse_int(arg)
-    if value is None or value < 0:
-        raise ErrorReply(msg.NOT_POSITIVE)
-    return value
-
-
-def _delete_emptied(db: Database, key: bytes) -> None:
-    db.delete(key)
-    db.notify(NOTIFY_GENERIC, b"del", key)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,7 +129,7 @@ def smove(client: Client, argv: list[bytes]) -> Any:
         return 0
     db.notify(NOTIFY_SET, b"srem", source)
     if not src.members:
-        _delete_emptied(db, source)
+        delete_emptied(db, source)
     limits = _limits(client)
     if dst is None:
         dst = SetValue.create(member, 1, limits)
@@ -206,7 +194,7 @@ def spop(client: Client, argv: list[bytes]) -> Any:
     client.server.propagator.rewrite([b"SREM", key, member])  # what the pop did, not the pick
     db.notify(NOTIFY_SET, b"spop", key)
     if not value.members:
-        _delete_emptied(db, key)
+        delete_emptied(db, key)
     else:
         db.signal_modified(key)
     client.server.keyspace.dirty += 1
@@ -214,7 +202,7 @@ def spop(client: Client, argv: list[bytes]) -> Any:
 
 
 def _spop_count(client: Client, argv: list[bytes]) -> Any:
-    count = _positive(argv[2])
+    count = to_int_at_least(argv[2], 0, msg.NOT_POSITIVE)
     db = client.db
     key = argv[1]
     value = _write(db, key)
@@ -228,7 +216,7 @@ def _spop_count(client: Client, argv: list[bytes]) -> Any:
         # Valkey answers with the union of the set alone: a fresh result set, whose order
         # (sorted integers first, then in insertion order) can differ from the source's.
         reply = _union_result([value], limits).ordered()
-        _delete_emptied(db, key)
+        delete_emptied(db, key)
         config = client.server.config
         client.server.propagator.rewrite([b"UNLINK" if config.lazyfree_lazy_server_del else b"DEL", key])
         return RespSet(reply)
@@ -423,18 +411,14 @@ def sinterstore(client: Client, argv: list[bytes]) -> Any:
 
 @command("sintercard")
 def sintercard(client: Client, argv: list[bytes]) -> Any:
-    numkeys = parse_int(argv[1])
-    if numkeys is None or numkeys < 1:
-        raise ErrorReply(NUMKEYS_NOT_POSITIVE)
+    numkeys = to_int_at_least(argv[1], 1, NUMKEYS_NOT_POSITIVE)
     if numkeys > len(argv) - 2:
         raise ErrorReply(TOO_MANY_NUMKEYS)
     limit = 0
     i = 2 + numkeys
     while i < len(argv):
         if argv[i].lower() == b"limit" and i + 1 < len(argv):
-            limit = parse_int(argv[i + 1])  # type: ignore[assignment]
-            if limit is None or limit < 0:
-                raise ErrorReply(LIMIT_NEGATIVE)
+            limit = to_int_at_least(argv[i + 1], 0, LIMIT_NEGATIVE)
             i += 2
         else:
             raise ErrorReply(msg.SYNTAX)

@@ -25,8 +25,9 @@ from typing import Any
 
 from pyvalkey.blocking import parse_timeout
 from pyvalkey.client import Client
+from pyvalkey.commands.common import delete_emptied
 from pyvalkey.commands.keys import parse_cursor, parse_scan_options
-from pyvalkey.commands.parsing import parse_int
+from pyvalkey.commands.parsing import parse_int, parse_numkeys_side_count, to_int, to_int_at_least
 from pyvalkey.commands.registry import command
 from pyvalkey.errors import ErrorReply, msg
 from pyvalkey.protocol.replies import NULL_ARRAY
@@ -50,8 +51,6 @@ WITHSCORES_BYLEX = b"ERR syntax error, WITHSCORES not supported in combination w
 WEIGHT_NOT_FLOAT = b"ERR weight value is not a float"
 NEED_INPUT_KEY = b"ERR at least 1 input key is needed for '%s' command"
 LIMIT_NEGATIVE = b"ERR LIMIT can't be negative"
-NUMKEYS_NOT_POSITIVE = b"ERR numkeys should be greater than 0"
-COUNT_NOT_POSITIVE = b"ERR count should be greater than 0"
 OUT_OF_RANGE = b"ERR value is out of range"
 RANDMEMBER_RANGE = b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
 
@@ -122,25 +121,6 @@ def _lex_range(low: bytes, high: bytes) -> LexRange:
     return LexRange(low_value, high_value, minex, maxex)
 
 
-def _long(arg: bytes, error: bytes = msg.NOT_INTEGER) -> int:
-    value = parse_int(arg)
-    if value is None:
-        raise ErrorReply(error)
-    return value
-
-
-def _ranged(arg: bytes, low: int, error: bytes | None) -> int:
-    """getRangeLongFromObjectOrReply up to LONG_MAX: ``error`` for both failures when given."""
-    value = parse_int(arg)
-    if value is None:
-        raise ErrorReply(error or msg.NOT_INTEGER)
-    if value < low:
-        if error is not None:
-            raise ErrorReply(error)
-        raise ErrorReply(b"ERR value is out of range, value must between %d and %d" % (low, LONG_MAX))
-    return value
-
-
 # ---------------------------------------------------------------------------------------------
 # Keys, limits and replies
 # ---------------------------------------------------------------------------------------------
@@ -182,8 +162,7 @@ def _reply_entries(client: Client, entries: list[tuple[float, bytes]], withscore
 def _emptied(client: Client, db: Database, key: bytes, zs: ZSetValue) -> bool:
     """After removals: delete an empty key (with its "del" event), else signal the change."""
     if not zs.scores:
-        db.delete(key)
-        db.notify(NOTIFY_GENERIC, b"del", key)
+        delete_emptied(db, key)
         return True
     db.signal_modified(key)
     return False
@@ -398,8 +377,8 @@ def _zrange(client: Client, argv: list[bytes], start_at: int, store: bool, range
         if not store and opt == b"withscores":
             withscores = True
         elif opt == b"limit" and argc - j - 1 >= 2:
-            offset = _long(argv[j + 1])
-            limit = _long(argv[j + 2])
+            offset = to_int(argv[j + 1])
+            limit = to_int(argv[j + 2])
             j += 2
         elif not direction_given and opt == b"rev":
             rev = True
@@ -424,8 +403,8 @@ def _zrange(client: Client, argv: list[bytes], start_at: int, store: bool, range
     score_spec: ScoreRange | None = None
     lex_spec: LexRange | None = None
     if rangetype == _RANK:
-        start = _long(low)
-        end = _long(high)
+        start = to_int(low)
+        end = to_int(high)
     elif rangetype == _SCORE:
         score_spec = _score_range(low, high)
     else:
@@ -531,8 +510,8 @@ def _zremrange(client: Client, argv: list[bytes], rangetype: int) -> Any:
     lex_spec: LexRange | None = None
     if rangetype == _RANK:
         event = b"zremrangebyrank"
-        start = _long(argv[2])
-        end = _long(argv[3])
+        start = to_int(argv[2])
+        end = to_int(argv[3])
     elif rangetype == _SCORE:
         event = b"zremrangebyscore"
         score_spec = _score_range(argv[2], argv[3])
@@ -611,7 +590,7 @@ def _zpop(client: Client, argv: list[bytes], from_max: bool) -> Any:
         raise ErrorReply(msg.SYNTAX)
     count = -1
     if len(argv) == 3:
-        count = _ranged(argv[2], 0, msg.NOT_POSITIVE)
+        count = to_int_at_least(argv[2], 0, msg.NOT_POSITIVE)
     db = client.db
     key = argv[1]
     zs = _write(db, key)
@@ -635,27 +614,8 @@ def zpopmax(client: Client, argv: list[bytes]) -> Any:
 
 def _mpop_args(argv: list[bytes], numkeys_at: int) -> tuple[list[bytes], bool, int]:
     """ZMPOP/BZMPOP: numkeys, keys, MIN|MAX, [COUNT n] -> (keys, from_max, count)."""
-    numkeys = _ranged(argv[numkeys_at], 1, NUMKEYS_NOT_POSITIVE)
-    where_at = numkeys_at + numkeys + 1
-    if where_at >= len(argv):
-        raise ErrorReply(msg.SYNTAX)
-    where = argv[where_at].upper()
-    if where == b"MIN":
-        from_max = False
-    elif where == b"MAX":
-        from_max = True
-    else:
-        raise ErrorReply(msg.SYNTAX)
-    count = -1
-    j = where_at + 1
-    argc = len(argv)
-    while j < argc:
-        if count == -1 and argv[j].upper() == b"COUNT" and j + 1 < argc:
-            count = _ranged(argv[j + 1], 1, COUNT_NOT_POSITIVE)
-            j += 2
-        else:
-            raise ErrorReply(msg.SYNTAX)
-    return argv[numkeys_at + 1 : where_at], from_max, 1 if count == -1 else count
+    keys, side, count = parse_numkeys_side_count(argv, numkeys_at, (b"MIN", b"MAX"))
+    return keys, side == 1, count
 
 
 def _mpop_first(client: Client, keys: list[bytes], from_max: bool, count: int) -> Any:
@@ -782,7 +742,7 @@ def _score_in(value: Any, member: bytes) -> float | None:
 
 
 def _setop(client: Client, argv: list[bytes], name: bytes, dst: bytes | None, numkeys_at: int, op: int, card_only: bool) -> Any:
-    setnum = _long(argv[numkeys_at])
+    setnum = to_int(argv[numkeys_at])
     if setnum < 1:
         raise ErrorReply(NEED_INPUT_KEY % name)
     argc = len(argv)
@@ -827,7 +787,7 @@ def _setop(client: Client, argv: list[bytes], name: bytes, dst: bytes | None, nu
             j += 1
             remaining -= 1
         elif card_only and remaining >= 2 and opt == b"limit":
-            limit = _ranged(argv[j + 1], 0, LIMIT_NEGATIVE)
+            limit = to_int_at_least(argv[j + 1], 0, LIMIT_NEGATIVE)
             j += 2
             remaining -= 2
         else:
