@@ -33,7 +33,7 @@ from pyvalkey.commands.server import SHUTDOWN_HOOKS, ShutdownOptions, debug_subc
 from pyvalkey.config import ConfigError
 from pyvalkey.errors import ErrorReply
 from pyvalkey.persistence import aof as aof_files
-from pyvalkey.persistence import rdb
+from pyvalkey.persistence import child, rdb
 from pyvalkey.persistence.aof import AofFileError, Manifest
 from pyvalkey.propagation import Unit, encode_commands
 from pyvalkey.protocol.replies import OK, SimpleString
@@ -285,20 +285,13 @@ class AofState:
             return False
         preamble = bool(self.server.config.aof_use_rdb_preamble)
         try:
-            pid = os.fork()
+            pid = child.fork_child(
+                lambda: self._base_image(f"temp-rewriteaof-bg-{os.getpid()}.aof", preamble)
+            )
         except OSError as exc:
             log.warning("Can't rewrite append only file in background: fork: %s", exc)
             self.last_rewrite_ok = False
             return False
-        if pid == 0:  # the child: never returns into the event loop
-            code = 1
-            try:
-                self._base_image(f"temp-rewriteaof-bg-{os.getpid()}.aof", preamble)
-                code = 0
-            except BaseException:  # noqa: BLE001  (the child must always _exit)
-                code = 1
-            finally:
-                os._exit(code)
         self.child_pid = pid
         self.child_preamble = preamble
         self.child_started = time.time()
@@ -310,11 +303,7 @@ class AofState:
         pid = self.child_pid
         if not pid:
             return
-        try:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-        except OSError:
-            pass
+        child.kill_child(pid)
         self.child_pid = 0
         _unlink(f"temp-rewriteaof-bg-{pid}.aof")
         if self.status == WAIT_REWRITE:
@@ -327,18 +316,15 @@ class AofState:
                 os.waitpid(self.child_pid, 0)
                 status = 0
             except ChildProcessError:
-                status = 1 << 8
+                status = child.FAILED_STATUS
             self._finish(self.child_pid, status)
 
     def reap(self) -> None:
         pid = self.child_pid
         if not pid:
             return
-        try:
-            done, status = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            done, status = pid, 1 << 8
-        if done:
+        status = child.poll_child(pid)
+        if status is not None:
             self._finish(pid, status)
 
     def _finish(self, pid: int, status: int) -> None:

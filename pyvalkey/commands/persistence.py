@@ -26,7 +26,7 @@ from pyvalkey.commands.parsing import parse_int
 from pyvalkey.commands.registry import command
 from pyvalkey.commands.server import SHUTDOWN_HOOKS, ShutdownOptions, debug_subcommand
 from pyvalkey.errors import ErrorReply, msg
-from pyvalkey.persistence import rdb
+from pyvalkey.persistence import child, rdb
 from pyvalkey.protocol.replies import OK, SimpleString
 from pyvalkey.storage.database import NOTIFY_GENERIC
 
@@ -173,20 +173,11 @@ class RdbState:
         if not _fork_is_safe():
             return self._bgsave_in_thread()
         try:
-            pid = os.fork()
+            pid = child.fork_child(lambda: self.write_file(os.getpid()))
         except OSError as exc:
             self.last_bgsave_ok = False
             log.warning("Can't save in background: fork: %s", exc)
             return False
-        if pid == 0:  # the child: never returns into the event loop
-            code = 1
-            try:
-                self.write_file(os.getpid())
-                code = 0
-            except BaseException:  # noqa: BLE001  (the child must always _exit)
-                code = 1
-            finally:
-                os._exit(code)
         self.child_pid = pid
         self.child_started = time.time()
         log.info("Background saving started by pid %d", pid)
@@ -216,11 +207,7 @@ class RdbState:
             self.thread_job.result()
             self.child_pid = 0
             return
-        try:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-        except OSError:
-            pass
+        child.kill_child(pid)
         self.child_pid = 0
         try:
             os.unlink(os.path.join(os.path.dirname(self.path()) or ".", f"temp-{pid}.rdb"))
@@ -235,14 +222,12 @@ class RdbState:
         if pid == _THREAD_JOB:
             if not self.thread_job.done():
                 return
-            done, status = pid, (0 if self.thread_job.exception() is None else 1 << 8)
+            status = 0 if self.thread_job.exception() is None else child.FAILED_STATUS
         else:
-            try:
-                done, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done, status = pid, 1 << 8
-            if done == 0:
+            polled = child.poll_child(pid)
+            if polled is None:
                 return
+            status = polled
         self.child_pid = 0
         self.last_bgsave_seconds = int(time.time() - self.child_started)
         server = self.server
