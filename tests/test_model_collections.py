@@ -24,15 +24,27 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 from resp import RawClient, reply_end
 
-KEY_POOL = [b"a", b"b", b"c", b"{t}d"]
-KEYS = st.sampled_from(KEY_POOL)
+# Each type mostly works on its own two keys (so collections grow past the encoding thresholds)
+# and sometimes on two keys shared by every type (WRONGTYPE, cross-type RENAME/COPY/STORE).
+SHARED = [b"a", b"{t}d"]
+LIST_KEYS = st.sampled_from([b"l1", b"l1", b"l1", b"l2", b"l2", *SHARED])
+HASH_KEYS = st.sampled_from([b"h1", b"h1", b"h1", b"h2", b"h2", *SHARED])
+SET_KEYS = st.sampled_from([b"s1", b"s1", b"s1", b"s2", b"s2", *SHARED])
+ZSET_KEYS = st.sampled_from([b"z1", b"z1", b"z1", b"z2", b"z2", *SHARED])
+ZSTORE_INPUTS = st.sampled_from([b"z1", b"z2", b"z1", b"z2", b"s1", b"s2", *SHARED])  # sets are valid inputs
+KEYS = st.sampled_from([b"l1", b"l2", b"h1", b"h2", b"s1", b"s2", b"z1", b"z2", *SHARED])
 LONG = b"L" * 70  # longer than the lowered *-max-listpack-value below
-MEMBERS = st.sampled_from([b"", b"0", b"1", b"-1", b"2", b"10", b"17", b"x", b"y", b"abc", b"m",
-                           b"9223372036854775807", b"1.5", LONG])
+MEMBERS = st.one_of(
+    st.sampled_from([b"", b"0", b"1", b"-1", b"2", b"10", b"17", b"x", b"y", b"abc", b"m",
+                     b"9223372036854775807", b"1.5", LONG]),
+    st.integers(-5, 30).map(lambda n: b"%d" % n),  # intset candidates
+    st.integers(0, 30).map(lambda n: b"e%d" % n),
+)
 MEMBER_LISTS = st.lists(MEMBERS, min_size=1, max_size=5)
 SCORES = st.sampled_from(["0", "1", "-1", "1.5", "2", "-2.25", "inf", "-inf", "+inf", "1e3", "10",
                           "0.1", "abc", "nan", "1e400", "3"])
-LIMIT_COUNTS = st.sampled_from([None, 0, 1, 2, 5, -1, -3])
+VALID_SCORES = st.sampled_from(["0", "1", "-1", "1.5", "2", "-2.25", "inf", "-inf", "1e3", "10", "0.1", "3",
+                                "7", "-0.5"])
 INDEXES = st.integers(-7, 7)
 SCORE_BOUNDS = st.sampled_from(["-inf", "+inf", "inf", "0", "(0", "1", "(1", "2.5", "(-1", "-2", "10",
                                 "(10", "x", "(inf", "1e3"])
@@ -117,9 +129,27 @@ class Collections(RuleBasedStateMachine):
         assert mine == real, f"{args!r}: pyvalkey {mine!r} != valkey {real!r}"
         return real
 
+    def write(self, keys: tuple[bytes, ...], *args: object) -> None:
+        """A write, then the encoding of each key it touched (conversions happen on writes)."""
+        self.same(*args)
+        for key in keys:
+            self.same("OBJECT", "ENCODING", key)
+
     def hashtable(self, *keys: bytes) -> bool:
         """Whether any of ``keys`` is hashtable-encoded on the oracle (Valkey's hash order applies)."""
         return any(self.theirs("OBJECT", "ENCODING", key) == b"$9\r\nhashtable\r\n" for key in keys)
+
+    def lex_defined(self, key: bytes) -> bool:
+        """Whether lexicographic ranges over ``key`` have a defined answer: Valkey specifies them only
+        for sorted sets whose members all share one score (otherwise a skiplist's answer depends on
+        its random node levels). Keys of other types or missing keys give errors/empty replies,
+        which are defined."""
+        if self.theirs("TYPE", key) != b"+zset\r\n":
+            return True
+        _, parts = elements(self.theirs("ZRANGE", key, 0, 0))
+        score = self.theirs("ZSCORE", key, parts[0].split(b"\r\n")[1])
+        text = score[1:-2] if score.startswith(b",") else score.split(b"\r\n")[1]
+        return self.theirs("ZCOUNT", key, text, text) == self.theirs("ZCARD", key)
 
     def same_unordered(self, pairs: bool, *args: object) -> None:
         mine = self.ours(*args)
@@ -156,42 +186,60 @@ class Collections(RuleBasedStateMachine):
     def set_string(self, key: bytes, value: bytes) -> None:
         self.same("SET", key, value)
 
+    @rule(kind=st.sampled_from(["list", "hash", "set", "zset"]), data=st.data(),
+          items=st.lists(MEMBERS, min_size=3, max_size=12))
+    def grow(self, kind: str, data: st.DataObject, items: list[bytes]) -> None:
+        """Many elements at once, so collections cross the encoding thresholds within a few steps."""
+        if kind == "list":
+            key = data.draw(LIST_KEYS)
+            self.write((key,), "RPUSH", key, *items)
+        elif kind == "hash":
+            key = data.draw(HASH_KEYS)
+            self.write((key,), "HSET", key, *[part for item in items for part in (item, item[::-1])])
+        elif kind == "set":
+            key = data.draw(SET_KEYS)
+            self.write((key,), "SADD", key, *items)
+        else:
+            key = data.draw(ZSET_KEYS)
+            scores = data.draw(st.lists(VALID_SCORES, min_size=len(items), max_size=len(items)))
+            self.write((key,), "ZADD", key, *[part for pair in zip(scores, items) for part in pair])
+
     # -- lists ---------------------------------------------------------------------------------
 
-    @rule(key=KEYS, command=st.sampled_from(["LPUSH", "RPUSH", "LPUSHX", "RPUSHX"]), values=MEMBER_LISTS)
+    @rule(key=LIST_KEYS, command=st.sampled_from(["LPUSH", "RPUSH", "LPUSHX", "RPUSHX"]), values=MEMBER_LISTS)
     def push(self, key: bytes, command: str, values: list[bytes]) -> None:
-        self.same(command, key, *values)
+        self.write((key,), command, key, *values)
 
-    @rule(key=KEYS, command=st.sampled_from(["LPOP", "RPOP"]), count=st.sampled_from([None, 0, 1, 3, -1]))
+    @rule(key=LIST_KEYS, command=st.sampled_from(["LPOP", "RPOP"]), count=st.sampled_from([None, 0, 1, 3, -1]))
     def pop(self, key: bytes, command: str, count: int | None) -> None:
-        self.same(command, key, *(() if count is None else (count,)))
+        self.write((key,), command, key, *(() if count is None else (count,)))
 
-    @rule(key=KEYS, start=INDEXES, stop=INDEXES)
+    @rule(key=LIST_KEYS, start=INDEXES, stop=INDEXES)
     def lrange(self, key: bytes, start: int, stop: int) -> None:
         self.same("LRANGE", key, start, stop)
         self.same("LLEN", key)
 
-    @rule(key=KEYS, index=INDEXES)
+    @rule(key=LIST_KEYS, index=INDEXES)
     def lindex(self, key: bytes, index: int) -> None:
         self.same("LINDEX", key, index)
 
-    @rule(key=KEYS, index=INDEXES, value=MEMBERS)
+    @rule(key=LIST_KEYS, index=INDEXES, value=MEMBERS)
     def lset(self, key: bytes, index: int, value: bytes) -> None:
-        self.same("LSET", key, index, value)
+        self.write((key,), "LSET", key, index, value)
 
-    @rule(key=KEYS, count=st.integers(-3, 3), value=MEMBERS)
+    @rule(key=LIST_KEYS, count=st.integers(-3, 3), value=MEMBERS)
     def lrem(self, key: bytes, count: int, value: bytes) -> None:
-        self.same("LREM", key, count, value)
+        self.write((key,), "LREM", key, count, value)
 
-    @rule(key=KEYS, start=INDEXES, stop=INDEXES)
+    @rule(key=LIST_KEYS, start=INDEXES, stop=INDEXES)
     def ltrim(self, key: bytes, start: int, stop: int) -> None:
-        self.same("LTRIM", key, start, stop)
+        self.write((key,), "LTRIM", key, start, stop)
 
-    @rule(key=KEYS, where=st.sampled_from(["BEFORE", "AFTER", "MIDDLE"]), pivot=MEMBERS, value=MEMBERS)
+    @rule(key=LIST_KEYS, where=st.sampled_from(["BEFORE", "AFTER", "MIDDLE"]), pivot=MEMBERS, value=MEMBERS)
     def linsert(self, key: bytes, where: str, pivot: bytes, value: bytes) -> None:
-        self.same("LINSERT", key, where, pivot, value)
+        self.write((key,), "LINSERT", key, where, pivot, value)
 
-    @rule(key=KEYS, value=MEMBERS, rank=st.sampled_from([None, 1, 2, -1, -2, 0]),
+    @rule(key=LIST_KEYS, value=MEMBERS, rank=st.sampled_from([None, 1, 2, -1, -2, 0]),
           count=st.sampled_from([None, 0, 1, 2, -1]), maxlen=st.sampled_from([None, 0, 1, 3, -1]))
     def lpos(self, key: bytes, value: bytes, rank: int | None, count: int | None, maxlen: int | None) -> None:
         args: list[object] = ["LPOS", key, value]
@@ -200,22 +248,22 @@ class Collections(RuleBasedStateMachine):
                 args += [name, option]
         self.same(*args)
 
-    @rule(src=KEYS, dst=KEYS, ends=st.sampled_from([("LEFT", "LEFT"), ("LEFT", "RIGHT"), ("RIGHT", "LEFT"),
+    @rule(src=LIST_KEYS, dst=LIST_KEYS, ends=st.sampled_from([("LEFT", "LEFT"), ("LEFT", "RIGHT"), ("RIGHT", "LEFT"),
                                                    ("RIGHT", "RIGHT"), ("UP", "LEFT")]))
     def lmove(self, src: bytes, dst: bytes, ends: tuple[str, str]) -> None:
-        self.same("LMOVE", src, dst, *ends)
+        self.write((src, dst), "LMOVE", src, dst, *ends)
 
     # -- hashes --------------------------------------------------------------------------------
 
-    @rule(key=KEYS, pairs=st.lists(st.tuples(MEMBERS, MEMBERS), min_size=1, max_size=4))
+    @rule(key=HASH_KEYS, pairs=st.lists(st.tuples(MEMBERS, MEMBERS), min_size=1, max_size=4))
     def hset(self, key: bytes, pairs: list[tuple[bytes, bytes]]) -> None:
-        self.same("HSET", key, *[item for pair in pairs for item in pair])
+        self.write((key,), "HSET", key, *[item for pair in pairs for item in pair])
 
-    @rule(key=KEYS, fields=MEMBER_LISTS)
+    @rule(key=HASH_KEYS, fields=MEMBER_LISTS)
     def hdel(self, key: bytes, fields: list[bytes]) -> None:
-        self.same("HDEL", key, *fields)
+        self.write((key,), "HDEL", key, *fields)
 
-    @rule(key=KEYS, fields=MEMBER_LISTS)
+    @rule(key=HASH_KEYS, fields=MEMBER_LISTS)
     def hreads(self, key: bytes, fields: list[bytes]) -> None:
         self.same("HGET", key, fields[0])
         self.same("HEXISTS", key, fields[0])
@@ -223,16 +271,16 @@ class Collections(RuleBasedStateMachine):
         self.same("HMGET", key, *fields)
         self.same("HLEN", key)
 
-    @rule(key=KEYS, field=MEMBERS, amount=st.sampled_from([0, 1, -1, 5, 2**63 - 1, -(2**63), 2**63, "x", "1.5"]))
+    @rule(key=HASH_KEYS, field=MEMBERS, amount=st.sampled_from([0, 1, -1, 5, 2**63 - 1, -(2**63), 2**63, "x", "1.5"]))
     def hincrby(self, key: bytes, field: bytes, amount: object) -> None:
-        self.same("HINCRBY", key, field, amount)
+        self.write((key,), "HINCRBY", key, field, amount)
 
-    @rule(key=KEYS, field=MEMBERS, amount=st.sampled_from(["0.1", "-1.5", "1e2", "3", "abc", "inf", "1e308",
+    @rule(key=HASH_KEYS, field=MEMBERS, amount=st.sampled_from(["0.1", "-1.5", "1e2", "3", "abc", "inf", "1e308",
                                                          "-0", "5.0e3"]))
     def hincrbyfloat(self, key: bytes, field: bytes, amount: str) -> None:
-        self.same("HINCRBYFLOAT", key, field, amount)
+        self.write((key,), "HINCRBYFLOAT", key, field, amount)
 
-    @rule(key=KEYS, command=st.sampled_from(["HGETALL", "HKEYS", "HVALS"]))
+    @rule(key=HASH_KEYS, command=st.sampled_from(["HGETALL", "HKEYS", "HVALS"]))
     def hall(self, key: bytes, command: str) -> None:
         if self.hashtable(key):
             self.same_unordered(command == "HGETALL", command, key)
@@ -241,11 +289,11 @@ class Collections(RuleBasedStateMachine):
 
     # -- sets ----------------------------------------------------------------------------------
 
-    @rule(key=KEYS, command=st.sampled_from(["SADD", "SREM"]), members=MEMBER_LISTS)
+    @rule(key=SET_KEYS, command=st.sampled_from(["SADD", "SREM"]), members=MEMBER_LISTS)
     def sadd_srem(self, key: bytes, command: str, members: list[bytes]) -> None:
-        self.same(command, key, *members)
+        self.write((key,), command, key, *members)
 
-    @rule(key=KEYS, members=MEMBER_LISTS)
+    @rule(key=SET_KEYS, members=MEMBER_LISTS)
     def sreads(self, key: bytes, members: list[bytes]) -> None:
         self.same("SISMEMBER", key, members[0])
         self.same("SMISMEMBER", key, *members)
@@ -255,37 +303,42 @@ class Collections(RuleBasedStateMachine):
         else:
             self.same("SMEMBERS", key)
 
-    @rule(command=st.sampled_from(["SINTER", "SUNION", "SDIFF"]), keys=st.lists(KEYS, min_size=1, max_size=3))
+    @rule(command=st.sampled_from(["SINTER", "SUNION", "SDIFF"]), keys=st.lists(SET_KEYS, min_size=1, max_size=3))
     def set_algebra(self, command: str, keys: list[bytes]) -> None:
         self.set_result(self.hashtable(*keys), command, *keys)
 
-    @rule(command=st.sampled_from(["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), dst=KEYS,
-          keys=st.lists(KEYS, min_size=1, max_size=3))
+    @rule(command=st.sampled_from(["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), dst=SET_KEYS,
+          keys=st.lists(SET_KEYS, min_size=1, max_size=3))
     def set_algebra_store(self, command: str, dst: bytes, keys: list[bytes]) -> None:
-        self.same(command, dst, *keys)
+        self.write((dst,), command, dst, *keys)
 
-    @rule(src=KEYS, dst=KEYS, member=MEMBERS)
+    @rule(src=SET_KEYS, dst=SET_KEYS, member=MEMBERS)
     def smove(self, src: bytes, dst: bytes, member: bytes) -> None:
-        self.same("SMOVE", src, dst, member)
+        self.write((src, dst), "SMOVE", src, dst, member)
 
     # -- sorted sets ---------------------------------------------------------------------------
 
-    @rule(key=KEYS, flags=st.sampled_from([(), ("NX",), ("XX",), ("GT",), ("LT",), ("CH",), ("GT", "CH"),
+    @rule(key=ZSET_KEYS, flags=st.sampled_from([(), ("NX",), ("XX",), ("GT",), ("LT",), ("CH",), ("GT", "CH"),
                                            ("XX", "LT", "CH"), ("NX", "XX"), ("NX", "GT"), ("GT", "LT"),
                                            ("INCR",), ("NX", "INCR"), ("XX", "INCR"), ("GT", "INCR")]),
           pairs=st.lists(st.tuples(SCORES, MEMBERS), min_size=1, max_size=4))
     def zadd(self, key: bytes, flags: tuple[str, ...], pairs: list[tuple[str, bytes]]) -> None:
-        self.same("ZADD", key, *flags, *[item for pair in pairs for item in pair])
+        self.write((key,), "ZADD", key, *flags, *[item for pair in pairs for item in pair])
 
-    @rule(key=KEYS, amount=SCORES, member=MEMBERS)
+    @rule(key=ZSET_KEYS, items=st.lists(MEMBERS, min_size=1, max_size=10))
+    def zadd_same_score(self, key: bytes, items: list[bytes]) -> None:
+        """Members sharing score 0, the case lexicographic ranges are defined for."""
+        self.write((key,), "ZADD", key, *[part for item in items for part in (0, item)])
+
+    @rule(key=ZSET_KEYS, amount=SCORES, member=MEMBERS)
     def zincrby(self, key: bytes, amount: str, member: bytes) -> None:
-        self.same("ZINCRBY", key, amount, member)
+        self.write((key,), "ZINCRBY", key, amount, member)
 
-    @rule(key=KEYS, members=MEMBER_LISTS)
+    @rule(key=ZSET_KEYS, members=MEMBER_LISTS)
     def zrem(self, key: bytes, members: list[bytes]) -> None:
-        self.same("ZREM", key, *members)
+        self.write((key,), "ZREM", key, *members)
 
-    @rule(key=KEYS, members=MEMBER_LISTS, withscore=st.booleans())
+    @rule(key=ZSET_KEYS, members=MEMBER_LISTS, withscore=st.booleans())
     def zreads(self, key: bytes, members: list[bytes], withscore: bool) -> None:
         extra = ("WITHSCORE",) if withscore else ()
         self.same("ZRANK", key, members[0], *extra)
@@ -294,7 +347,7 @@ class Collections(RuleBasedStateMachine):
         self.same("ZMSCORE", key, *members)
         self.same("ZCARD", key)
 
-    @rule(key=KEYS, start=INDEXES, stop=INDEXES, rev=st.booleans(), withscores=st.booleans(),
+    @rule(key=ZSET_KEYS, start=INDEXES, stop=INDEXES, rev=st.booleans(), withscores=st.booleans(),
           limit=st.sampled_from([None, (0, 2), (1, -1), (0, 0), (-1, 2)]))
     def zrange_index(self, key: bytes, start: int, stop: int, rev: bool, withscores: bool,
                      limit: tuple[int, int] | None) -> None:
@@ -307,7 +360,7 @@ class Collections(RuleBasedStateMachine):
             args.append("WITHSCORES")
         self.same(*args)
 
-    @rule(key=KEYS, low=SCORE_BOUNDS, high=SCORE_BOUNDS, rev=st.booleans(), withscores=st.booleans(),
+    @rule(key=ZSET_KEYS, low=SCORE_BOUNDS, high=SCORE_BOUNDS, rev=st.booleans(), withscores=st.booleans(),
           limit=st.sampled_from([None, (0, 2), (1, -1), (0, 0), (-1, 2), (2, 10)]))
     def zrange_byscore(self, key: bytes, low: str, high: str, rev: bool, withscores: bool,
                        limit: tuple[int, int] | None) -> None:
@@ -321,7 +374,7 @@ class Collections(RuleBasedStateMachine):
         self.same(*args)
         self.same("ZCOUNT", key, low, high)
 
-    @rule(key=KEYS, low=LEX_BOUNDS, high=LEX_BOUNDS, rev=st.booleans(), withscores=st.booleans(),
+    @rule(key=ZSET_KEYS, low=LEX_BOUNDS, high=LEX_BOUNDS, rev=st.booleans(), withscores=st.booleans(),
           limit=st.sampled_from([None, (0, 2), (1, -1), (-1, 2)]))
     def zrange_bylex(self, key: bytes, low: str, high: str, rev: bool, withscores: bool,
                      limit: tuple[int, int] | None) -> None:
@@ -332,15 +385,17 @@ class Collections(RuleBasedStateMachine):
             args += ["LIMIT", *limit]
         if withscores:  # an error with BYLEX
             args.append("WITHSCORES")
+        if not self.lex_defined(key):
+            return
         self.same(*args)
         self.same("ZLEXCOUNT", key, low, high)
 
-    @rule(key=KEYS, command=st.sampled_from(["ZPOPMIN", "ZPOPMAX"]), count=st.sampled_from([None, 0, 1, 2, 10, -1]))
+    @rule(key=ZSET_KEYS, command=st.sampled_from(["ZPOPMIN", "ZPOPMAX"]), count=st.sampled_from([None, 0, 1, 2, 10, -1]))
     def zpop(self, key: bytes, command: str, count: int | None) -> None:
-        self.same(command, key, *(() if count is None else (count,)))
+        self.write((key,), command, key, *(() if count is None else (count,)))
 
-    @rule(command=st.sampled_from(["ZUNIONSTORE", "ZINTERSTORE"]), dst=KEYS,
-          keys=st.lists(KEYS, min_size=1, max_size=3), weights=st.booleans(),
+    @rule(command=st.sampled_from(["ZUNIONSTORE", "ZINTERSTORE"]), dst=ZSET_KEYS,
+          keys=st.lists(ZSTORE_INPUTS, min_size=1, max_size=3), weights=st.booleans(),
           aggregate=st.sampled_from([None, "SUM", "MIN", "MAX"]))
     def zstore(self, command: str, dst: bytes, keys: list[bytes], weights: bool, aggregate: str | None) -> None:
         args: list[object] = [command, dst, len(keys), *keys]
@@ -348,12 +403,14 @@ class Collections(RuleBasedStateMachine):
             args += ["WEIGHTS", *["2", "-1", "0.5"][: len(keys)]]
         if aggregate:
             args += ["AGGREGATE", aggregate]
-        self.same(*args)
+        self.write((dst,), *args)
 
-    @rule(key=KEYS, kind=st.sampled_from(["RANK", "SCORE", "LEX"]), data=st.data())
+    @rule(key=ZSET_KEYS, kind=st.sampled_from(["RANK", "SCORE", "LEX"]), data=st.data())
     def zremrange(self, key: bytes, kind: str, data: st.DataObject) -> None:
         bounds = {"RANK": INDEXES, "SCORE": SCORE_BOUNDS, "LEX": LEX_BOUNDS}[kind]
-        self.same(f"ZREMRANGEBY{kind}", key, data.draw(bounds), data.draw(bounds))
+        if kind == "LEX" and not self.lex_defined(key):
+            return
+        self.write((key,), f"ZREMRANGEBY{kind}", key, data.draw(bounds), data.draw(bounds))
 
     @rule()
     def dbsize(self) -> None:
