@@ -599,6 +599,11 @@ def _apply_appendonly(server: Any, value: bool) -> None:
     on_appendonly_change(server, value)
 
 
+def _apply_maxmemory(server: Any, value: int) -> None:
+    # maxmemory.py installs or removes its OOM pre-check and re-reads the memory in use.
+    server.memory_guard.configure()
+
+
 def _apply_hz(server: Any, value: int) -> None:
     # Valkey accepts any non-negative hz but runs (and reports) it clamped to 1..500.
     server.config.hz = min(max(value, 1), 500)
@@ -653,6 +658,7 @@ _EXTRA: dict[str, dict[str, Any]] = {
     "port": {"apply": _apply_port},
     "requirepass": {"apply": _apply_requirepass},
     "hz": {"apply": _apply_hz},
+    "maxmemory": {"apply": _apply_maxmemory},
     "appendonly": {"apply": _apply_appendonly},
     "dbfilename": {"validate": _filename_check("dbfilename", "filename")},
     "appendfilename": {"validate": _filename_check("appendfilename", "filename")},

@@ -77,7 +77,14 @@ class Dispatcher:
         if cmd is not None:
             cmd.rejected_calls += 1
         if client.multi is not None:
-            client.multi.flag_error()
+            if cmd is not None and cmd.name == b"exec":
+                # A refused EXEC ends the transaction and says why, as Valkey's execCommandAbort.
+                from pyvalkey.commands.transactions import transactions
+
+                transactions(self.server).discard(client)
+                error = ErrorReply(b"EXECABORT Transaction discarded because of: " + error.message)
+            else:
+                client.multi.flag_error()
         self.write_reply(client, error)
 
     def write_reply(self, client: Client, reply: Any) -> None:

@@ -22,6 +22,7 @@ from pyvalkey.client import Client
 from pyvalkey.clock import Clock
 from pyvalkey.config import Config
 from pyvalkey.dispatch import Dispatcher
+from pyvalkey.maxmemory import MemoryGuard
 from pyvalkey.propagation import Propagator
 from pyvalkey.storage.database import Keyspace
 
@@ -154,6 +155,8 @@ class Server:
         self.cron_jobs.append(self.blocking.check_deadlines)
         self.dispatcher = Dispatcher(self)
         self.owns_cwd = True  # False for an embedded server (see data_path)
+        self.memory_guard = MemoryGuard(self)
+        self.memory_guard.configure()
         self.execute = self.dispatcher.execute
         from pyvalkey.pubsub import PubSub
 
