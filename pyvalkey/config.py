@@ -604,6 +604,11 @@ def _apply_maxmemory(server: Any, value: int) -> None:
     server.memory_guard.configure()
 
 
+def _apply_min_replicas(server: Any, value: int) -> None:
+    # replication/min_replicas.py installs or removes its NOREPLICAS pre-check.
+    server.min_replicas_guard.configure()
+
+
 def _apply_hz(server: Any, value: int) -> None:
     # Valkey accepts any non-negative hz but runs (and reports) it clamped to 1..500.
     server.config.hz = min(max(value, 1), 500)
@@ -659,6 +664,7 @@ _EXTRA: dict[str, dict[str, Any]] = {
     "requirepass": {"apply": _apply_requirepass},
     "hz": {"apply": _apply_hz},
     "maxmemory": {"apply": _apply_maxmemory},
+    "min-replicas-to-write": {"apply": _apply_min_replicas},
     "appendonly": {"apply": _apply_appendonly},
     "dbfilename": {"validate": _filename_check("dbfilename", "filename")},
     "appendfilename": {"validate": _filename_check("appendfilename", "filename")},

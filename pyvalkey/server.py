@@ -23,6 +23,7 @@ from pyvalkey.clock import Clock
 from pyvalkey.config import Config
 from pyvalkey.dispatch import Dispatcher
 from pyvalkey.maxmemory import MemoryGuard
+from pyvalkey.replication.min_replicas import MinReplicasGuard
 from pyvalkey.propagation import Propagator
 from pyvalkey.storage.database import Keyspace
 
@@ -157,6 +158,8 @@ class Server:
         self.owns_cwd = True  # False for an embedded server (see data_path)
         self.memory_guard = MemoryGuard(self)
         self.memory_guard.configure()
+        self.min_replicas_guard = MinReplicasGuard(self)
+        self.min_replicas_guard.configure()
         self.execute = self.dispatcher.execute
         from pyvalkey.pubsub import PubSub
 

@@ -56,3 +56,22 @@ def test_multi_when_out_of_memory(over_limit):
     diff("GET", "k")
     limit(admins, "1")
     diff("EXEC")  # only reads queued: runs
+
+
+def test_min_replicas_to_write(diff, pyvalkey_server, oracle_server):
+    admins = [RawClient(pyvalkey_server.port), RawClient(oracle_server.port)]
+    try:
+        diff("SET", "xx", "1")
+        diff("MULTI")
+        diff("INCR", "xx")
+        for admin in admins:
+            assert admin("CONFIG", "SET", "min-replicas-to-write", "2") == b"+OK\r\n"
+        diff("EXEC")
+        diff("GET", "xx")
+        diff("SET", "xx", "2")
+        diff("GET", "xx")
+    finally:
+        for admin in admins:
+            admin("CONFIG", "SET", "min-replicas-to-write", "0")
+            admin.close()
+    diff("SET", "xx", "3")

@@ -72,6 +72,7 @@ def replconf(client: Client, argv: list[bytes]) -> Any:
             acked = parse_int(value)
             if acked is not None:
                 client.extra["ack_offset"] = acked
+            client.extra["ack_time"] = client.server.clock.seconds()
             return NO_REPLY
         elif option == b"fack" or option == b"getack":
             return NO_REPLY
