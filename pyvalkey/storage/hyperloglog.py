@@ -419,32 +419,10 @@ def _dense_add_pairs(buf: bytearray, pairs: Iterable[tuple[int, int]]) -> int:
 
 
 def _dense_add_elements(buf: bytearray, elements: Iterable[bytes]) -> int:
-    """PFADD on a dense value: the hash is inlined, as this loop is the hot path."""
+    """PFADD on a dense value: hash every element (pattern_list), then raise registers."""
     changed = 0
-    mask, mul, seed, high, blocks_of = _MASK, _M, _SEED, _HIGH, _BLOCKS
-    for data in elements:
-        size = len(data)
-        h = seed ^ ((size * mul) & mask)
-        nblocks = size >> 3
-        if nblocks:
-            blocks = (
-                blocks_of[nblocks].unpack_from(data)
-                if nblocks < 64
-                else Struct(f"<{nblocks}Q").unpack_from(data)
-            )
-            for k in blocks:
-                k = (k * mul) & mask
-                k ^= k >> 47
-                h ^= (k * mul) & mask
-                h = (h * mul) & mask
-        if size & 7:
-            h ^= int.from_bytes(data[nblocks << 3 :], "little")
-            h = (h * mul) & mask
-        h ^= h >> 47
-        h = (h * mul) & mask
-        h ^= h >> 47
-        rest = (h >> P) | high
-        if _dense_set(buf, h & (REGISTERS - 1), (rest & -rest).bit_length()):
+    for index, count in pattern_list(elements):
+        if _dense_set(buf, index, count):
             changed += 1
     return changed
 
