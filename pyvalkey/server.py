@@ -247,10 +247,11 @@ class Server:
         self.shutdown_requested = self.loop.create_future()
         # Persistence: load dir/dbfilename with the listeners open, so that clients connecting
         # during a long load get -LOADING as from Valkey (exits on a bad file).
-        from pyvalkey.commands.persistence import on_server_start_serving
+        from pyvalkey.commands.persistence import on_server_start_serving, refusing_until_loaded
 
-        self.listeners = await start_listeners(self)
-        await on_server_start_serving(self)
+        with refusing_until_loaded(self):
+            self.listeners = await start_listeners(self)
+            await on_server_start_serving(self)
         self._cron_task = self.loop.create_task(self._cron_loop())
 
     async def serve_forever(self) -> None:

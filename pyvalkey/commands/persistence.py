@@ -16,9 +16,11 @@ around each call); "changes since the last save" is ``keyspace.dirty - dirty_at_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from pyvalkey import info as info_module
@@ -381,8 +383,6 @@ class RdbState:
         self.loading_start_time = int(time.time())
         self.loading_total_bytes = len(data)
         self.loading_loaded_bytes = 0
-        checks = server.dispatcher.pre_checks
-        checks.insert(0, self.loading_check)
         try:
             deadline = time.monotonic() + _LOADING_SLICE
             while True:
@@ -396,12 +396,11 @@ class RdbState:
                     deadline = time.monotonic() + _LOADING_SLICE
         finally:
             self.loading = False
-            checks.remove(self.loading_check)
         self._loaded(result)
         return True
 
     def loading_check(self, client: Client, cmd: Any, argv: list[bytes]) -> Any:
-        if self.loading and not cmd.loading_ok:
+        if not cmd.loading_ok:
             return ErrorReply(LOADING)
         return None
 
@@ -447,6 +446,22 @@ def _track_field_ttls(server: Server) -> None:
                         registry = hashes_module.FieldExpiry(server)
                         server.hash_field_expiry = registry  # type: ignore[attr-defined]
                 registry.track(db, key, value)
+
+
+@contextlib.contextmanager
+def refusing_until_loaded(server: Server) -> Iterator[None]:
+    """Answer -LOADING from the moment the listeners open until the start-up load is over.
+
+    Opening the listeners yields to the event loop, so a client can be served before the load
+    has even begun; without this guard it could see an empty dataset (or a PONG from a server
+    about to exit on a corrupt file)."""
+    current = state(server)
+    checks = server.dispatcher.pre_checks
+    checks.insert(0, current.loading_check)
+    try:
+        yield
+    finally:
+        checks.remove(current.loading_check)
 
 
 async def on_server_start_serving(server: Server) -> None:
