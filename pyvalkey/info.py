@@ -21,7 +21,6 @@ line reports its mean call time for every percentile.
 from __future__ import annotations
 
 import os
-import platform
 import resource
 import sys
 import time
@@ -222,7 +221,9 @@ def lastsave(server: Server) -> int:
 
 # -- sections ----------------------------------------------------------------------------------
 
-_UNAME = platform.uname()
+# os.uname() rather than platform.uname(): the same three fields, without importing platform (~3 ms of
+# every start-up).
+_UNAME = os.uname()
 _MULTIPLEXING = (
     "epoll" if hasattr(__import__("select"), "epoll") else "kqueue" if sys.platform == "darwin" else "select"
 )
@@ -257,7 +258,7 @@ def section_server(server: Server) -> Fields:
         ("redis_git_dirty", 0),
         ("redis_build_id", "0"),
         ("server_mode", mode),
-        ("os", f"{_UNAME.system} {_UNAME.release} {_UNAME.machine}"),
+        ("os", f"{_UNAME.sysname} {_UNAME.release} {_UNAME.machine}"),
         ("arch_bits", 64 if sys.maxsize > 2**32 else 32),
         ("monotonic_clock", "POSIX clock_gettime"),
         ("multiplexing_api", _MULTIPLEXING),

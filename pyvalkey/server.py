@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import secrets
 import sys
 import time
 from collections import deque
@@ -146,7 +145,8 @@ class Server:
         self.client_close_hooks: list[Callable[[Client], None]] = []
         self.clients: dict[int, Client] = {}
         self._next_client_id = 1
-        self.run_id = secrets.token_hex(20)
+        # What secrets.token_hex(20) returns, without importing secrets (hmac, hashlib) at start-up.
+        self.run_id = os.urandom(20).hex()
         self.start_time = time.time()
         self.start_monotonic = time.monotonic()
         self.executable = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""

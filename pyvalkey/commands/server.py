@@ -14,8 +14,6 @@ which would describe our interpreter rather than the data.
 
 from __future__ import annotations
 
-import decimal
-import hashlib
 import logging
 import math
 import struct
@@ -647,11 +645,15 @@ _TYPE_CODES = {b"string": 0, b"list": 1, b"set": 2, b"zset": 3, b"hash": 4, b"st
 
 
 def _xor_digest(digest: bytearray, data: bytes) -> None:
+    import hashlib  # only DEBUG DIGEST needs it: not imported at start-up
+
     for index, byte in enumerate(hashlib.sha1(data).digest()):
         digest[index] ^= byte
 
 
 def _mix_digest(digest: bytearray, data: bytes) -> None:
+    import hashlib
+
     _xor_digest(digest, data)
     digest[:] = hashlib.sha1(bytes(digest)).digest()
 
@@ -668,6 +670,8 @@ def _fpconv_text(value: float) -> bytes:
     sign = "-" if negative else ""
     if value == 0:
         return (sign + "0").encode()
+    import decimal  # only DEBUG DIGEST needs it: not imported at start-up
+
     _, digit_tuple, K = decimal.Decimal(repr(abs(value))).normalize().as_tuple()
     digits = "".join(map(str, digit_tuple))
     count = len(digits)
