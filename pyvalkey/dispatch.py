@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from pyvalkey.client import REPLY_OFF, REPLY_ON, REPLY_SKIP
 from pyvalkey.commands.registry import COMMANDS, Command
@@ -157,6 +158,12 @@ class Dispatcher:
         if self.pending_pushes:  # pub/sub deliveries: after this command's reply
             self.flush_pushes(client)
 
+    @staticmethod
+    def handler_failed(cmd: Command, exc: Exception) -> ErrorReply:
+        """The reply for a handler that raised something other than ErrorReply (a bug)."""
+        log.error("command %r failed", cmd.fullname, exc_info=exc)
+        return ErrorReply(b"ERR " + str(exc).replace("\n", " ").encode(errors="replace"))
+
     def call(self, client: Client, cmd: Command, argv: list[bytes]) -> Any:
         """Run a looked-up, checked command; returns the reply value after writing it."""
         keyspace = self.keyspace
@@ -179,9 +186,8 @@ class Dispatcher:
             reply = cmd.handler(client, argv)  # type: ignore[misc]
         except ErrorReply as error:
             reply = error
-        except Exception as exc:  # a bug must not take the connection down
-            log.exception("command %r failed", cmd.fullname)
-            reply = ErrorReply(b"ERR " + str(exc).replace("\n", " ").encode(errors="replace"))
+        except Exception as exc:  # noqa: BLE001  (a bug must not take the connection down)
+            reply = self.handler_failed(cmd, exc)
         elapsed_us = (_perf_ns() - start) // 1000
         cmd.calls += 1
         cmd.usec += elapsed_us

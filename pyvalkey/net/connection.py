@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
+from pyvalkey._speedups import process_commands
 from pyvalkey.errors import msg
 from pyvalkey.protocol.reader import ProtocolError
 from pyvalkey.protocol.writer import encode_error
@@ -37,12 +38,12 @@ def _format_peer(peer: Any, family: int) -> str:
 
 
 class Connection(asyncio.Protocol):
-    __slots__ = ("server", "client", "transport", "_paused_writing", "_reading_paused", "_closing")
+    __slots__ = ("_closing", "_paused_writing", "_reading_paused", "client", "server", "transport")
 
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.client: Optional[Client] = None
-        self.transport: Optional[asyncio.Transport] = None
+        self.client: Client | None = None
+        self.transport: asyncio.Transport | None = None
         self._paused_writing = False
         self._reading_paused = False
         self._closing = False
@@ -107,16 +108,8 @@ class Connection(asyncio.Protocol):
         """Run every complete buffered command, then write all replies at once."""
         client = self.client
         assert client is not None
-        reader = client.reader
-        execute = self.server.execute
         try:
-            while client.blocked is None and not client.close_after_reply:
-                if self.server.paused is not None and self.server.paused.holds(client):
-                    break
-                argv = reader.get_command()
-                if argv is None:
-                    break
-                execute(client, argv)
+            process_commands(client, self.server)
         except ProtocolError as error:
             encode_error(error.message, client.out)
             client.close_after_reply = True
@@ -172,7 +165,7 @@ class Connection(asyncio.Protocol):
             self._reading_paused = False
             self.transport.resume_reading()
 
-    def connection_lost(self, exc: Optional[Exception]) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
         if self.client is not None:
             self.server.remove_client(self.client)

@@ -19,15 +19,14 @@ the incomplete tail, so ``*1\\r\\n$3000000000\\r\\n`` fails at once, as in Valke
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 __all__ = [
+    "INLINE_MAX_SIZE",
+    "HiredisRequestReader",
     "ProtocolError",
     "PythonRequestReader",
-    "HiredisRequestReader",
     "RequestReader",
     "split_inline_args",
-    "INLINE_MAX_SIZE",
 ]
 
 INLINE_MAX_SIZE = 64 * 1024
@@ -54,7 +53,7 @@ class ProtocolError(Exception):
         self.message = b"ERR " + message.encode()
 
 
-def _canonical_int(text: bytes) -> Optional[int]:
+def _canonical_int(text: bytes) -> int | None:
     """Valkey's string2ll for header lengths: optional '-', no '+', no leading zeros."""
     if not text or len(text) > 20:
         return None
@@ -78,7 +77,7 @@ _SEPARATORS = b" \n\r\t"
 _HEX = b"0123456789abcdefABCDEF"
 
 
-def split_inline_args(line: bytes) -> Optional[list[bytes]]:
+def split_inline_args(line: bytes) -> list[bytes] | None:
     """Split an inline request like Valkey's sdssplitargs; ``None`` on unbalanced quotes."""
     args: list[bytes] = []
     i = 0
@@ -167,7 +166,7 @@ class PythonRequestReader:
             del self._buf[: self._pos]
             self._pos = 0
 
-    def get_command(self) -> Optional[list[bytes]]:
+    def get_command(self) -> list[bytes] | None:
         """Return the next complete command, or ``None`` when more data is needed."""
         buf = self._buf
         while self._pos < len(buf) or self._remaining:
@@ -187,7 +186,7 @@ class PythonRequestReader:
         self._compact()
         return None
 
-    def _inline(self) -> Optional[list[bytes]]:
+    def _inline(self) -> list[bytes] | None:
         buf = self._buf
         newline = buf.find(b"\n", self._pos)
         # Valkey looks for the line end with strchr, which stops at a NUL byte: a NUL before the
@@ -206,7 +205,7 @@ class PythonRequestReader:
             raise ProtocolError("Protocol error: unbalanced quotes in request")
         return args
 
-    def _start_multibulk(self) -> Optional[list[bytes]]:
+    def _start_multibulk(self) -> list[bytes] | None:
         buf = self._buf
         pos = self._pos
         newline = buf.find(b"\r", pos)
@@ -231,7 +230,7 @@ class PythonRequestReader:
         self._bulk_len = -1
         return self._continue_multibulk()
 
-    def _continue_multibulk(self) -> Optional[list[bytes]]:
+    def _continue_multibulk(self) -> list[bytes] | None:
         buf = self._buf
         args = self._args
         size = len(buf)
@@ -360,7 +359,7 @@ class HiredisRequestReader(PythonRequestReader):
         elif self._pos < len(self._buf):
             self._start_multibulk()
 
-    def get_command(self) -> Optional[list[bytes]]:
+    def get_command(self) -> list[bytes] | None:
         if not self._fast:
             args = super().get_command()
             if (
@@ -375,8 +374,25 @@ class HiredisRequestReader(PythonRequestReader):
         try:
             args = self._hiredis.gets()
         except self._hiredis_error:
-            self._leave_fast_mode()
-            return super().get_command()
+            return self._hiredis_failed()
+        if type(args) is list and args:
+            for arg in args:
+                if type(arg) is not bytes:
+                    break
+            else:
+                self._accept(args)
+                return args
+        return self._not_plain(args)
+
+    def _hiredis_failed(self) -> list[bytes] | None:
+        """hiredis rejected the input: the Python parser reads it again for Valkey's error text."""
+        self._leave_fast_mode()
+        return PythonRequestReader.get_command(self)
+
+    def _not_plain(self, args: object) -> list[bytes] | None:
+        """``get_command`` for whatever hiredis returned that is not a plain request: ``False``
+        (incomplete input) or a value Valkey treats differently (the command loop in
+        pyvalkey._speedups calls this too, after handling the plain case itself)."""
         if args is False:
             if self._hiredis_held:
                 self._leave_fast_mode()
@@ -401,17 +417,10 @@ class HiredisRequestReader(PythonRequestReader):
                 return self.get_command()
             self._check_partial()
             return None
-        if type(args) is list and args:
-            for arg in args:
-                if type(arg) is not bytes:
-                    break
-            else:
-                self._accept(args)
-                return args
         # Something Valkey treats differently (an empty or nested multibulk, a reply type that
         # hiredis accepts): forget hiredis's view and parse from the last boundary.
         self._leave_fast_mode()
-        return super().get_command()
+        return PythonRequestReader.get_command(self)
 
     def buffered(self) -> int:
         if not self._fast:
