@@ -1314,9 +1314,11 @@ def dump_file_bytes(
     aof_base: bool = False,
     functions: Iterable[bytes] = (),
     version: int | None = None,
+    extra_aux: Iterable[tuple[bytes, bytes]] = (),
 ) -> bytes:
     """The whole RDB image of ``dbs`` (every key, including any past its deadline, as Valkey
-    writes them; loaders drop those)."""
+    writes them; loaders drop those). ``extra_aux``: more AUX fields (replication's
+    repl-stream-db, repl-id, repl-offset)."""
     from pyvalkey.server import VALKEY_VERSION
 
     if version is None:
@@ -1329,6 +1331,8 @@ def dump_file_bytes(
     _aux(out, b"ctime", b"%d" % int(time.time()))
     _aux(out, b"used-mem", b"%d" % used_memory)
     _aux(out, b"aof-base", b"1" if aof_base else b"0")
+    for name, value in extra_aux:
+        _aux(out, name, value)
     for code in functions:
         buf.append(OP_FUNCTION2)
         out.string(code)
