@@ -1,44 +1,115 @@
-"""``maxmemory``: refuse commands that may grow the dataset while the server is over its limit.
+"""``maxmemory``: evict keys by ``maxmemory-policy``, or refuse commands that may grow the data.
 
-Valkey counts every allocation; a Python process can only see its resident set size, which does
-not shrink when keys are deleted. So the used-memory figure is the RSS (as INFO reports it),
-refreshed by cron and whenever ``maxmemory`` changes, and the server answers as Valkey does with
-the ``noeviction`` policy: commands flagged ``denyoom``, and an EXEC whose queue holds such a
-command, get ``-OOM`` (a denyoom command sent inside MULTI is refused, which aborts the EXEC). The eviction policies are not implemented:
-evicting keys would not lower the RSS we measure, so every policy refuses instead of evicting.
+Valkey counts every allocation it makes; a Python process can only see its resident set size,
+which does not shrink when keys are deleted: the allocator keeps freed memory for reuse. So the
+figure compared with the limit is the RSS (what INFO reports) minus a *credit*: the estimated
+size of the keys this guard evicted, which the process will reuse before its RSS grows again.
+Writes spend the credit (by the size of their arguments), so the estimate climbs back as the
+freed room fills up, and a server at its limit evicts about as much as it is sent. The RSS is
+re-read by cron, after writes and at most once a millisecond otherwise, only while a limit is set.
+
+Over the limit, before a command runs (and at once when ``maxmemory`` is lowered):
+
+* with an eviction policy, keys are evicted until the estimate is under the limit or no key
+  qualifies: each pick samples ``maxmemory-samples`` keys per database (all keys, or only those
+  with a TTL for ``volatile-*``) and takes the least recently used (``*-lru``; ``*-lfu`` uses the
+  same idle clock, since keys carry no access counter here), the nearest deadline
+  (``volatile-ttl``) or the first sampled (``*-random``). An evicted key is reported like Valkey's:
+  ``evicted`` keyspace event, ``evicted_keys`` in INFO, tracking invalidation, and a DEL (UNLINK
+  with ``lazyfree-lazy-eviction``) in the AOF and the replication stream;
+* if still over (``noeviction``, or nothing left to evict), commands flagged ``denyoom``, and an
+  EXEC whose queue holds such a command, get ``-OOM`` (a denyoom command sent inside MULTI is
+  refused, which aborts the EXEC).
 
 The check is a dispatcher pre-check present only while ``maxmemory`` is set, so servers without
-a limit pay nothing for it.
+a limit pay nothing for it. A replica with ``replica-ignore-maxmemory`` leaves eviction to its
+primary.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+import random
+import time
+from typing import TYPE_CHECKING, Any
 
 from pyvalkey.protocol.replies import ErrorReply
+from pyvalkey.storage.database import NOTIFY_EVICTED
 
 if TYPE_CHECKING:
     from pyvalkey.client import Client
     from pyvalkey.commands.registry import Command
     from pyvalkey.server import Server
+    from pyvalkey.storage.database import Database
 
 OOM_ERROR = b"OOM command not allowed when used memory > 'maxmemory'."
+
+
+# A write is assumed to allocate its arguments plus about this much for the key's entry.
+_WRITE_OVERHEAD = 64
+# Key samples for eviction are drawn from a snapshot of a database's keys, rebuilt when this
+# share of it has been evicted or has changed (rebuilding costs a pass over the keys).
+_SNAPSHOT_STALE_SHARE = 4
+
+
+class _KeySampler:
+    """Random keys of one database (all keys or those with a TTL), in O(1) per draw."""
+
+    __slots__ = ("drawn", "keys", "size_at_build")
+
+    def __init__(self) -> None:
+        self.keys: list[bytes] = []
+        self.size_at_build = -1
+        self.drawn = 0
+
+    def sample(self, source: dict[bytes, Any], count: int) -> list[bytes]:
+        size = len(source)
+        if not size:
+            return []
+        if size <= count:
+            return list(source)
+        stale = max(size, self.size_at_build) // _SNAPSHOT_STALE_SHARE
+        if abs(size - self.size_at_build) > stale or self.drawn > stale:
+            self.keys = list(source)
+            self.size_at_build = size
+            self.drawn = 0
+        keys = self.keys
+        picked: list[bytes] = []
+        for _ in range(count * 4):  # a few misses on keys gone since the snapshot are fine
+            key = keys[random.randrange(len(keys))]
+            if key in source:
+                picked.append(key)
+                if len(picked) == count:
+                    break
+        self.drawn += 1
+        return picked
 
 
 class MemoryGuard:
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.used = 0
+        self.rss = 0
+        self.credit = 0  # estimated bytes evicted that the process has not yet reused
         self.active = False
+        self._refreshed_ns = 0
+        self._wrote = False
+        self._samplers: dict[tuple[int, bool], _KeySampler] = {}
         server.cron_jobs.append(self._cron)
+
+    @property
+    def used(self) -> int:
+        """The memory figure compared with ``maxmemory``."""
+        return max(self.rss - self.credit, 0)
 
     def refresh(self) -> None:
         from pyvalkey.info import process_rss
 
-        self.used = process_rss()
+        self.rss = process_rss()
+        self._refreshed_ns = time.monotonic_ns()
+        self._wrote = False
 
     def configure(self) -> None:
-        """Install or remove the pre-check to match the current ``maxmemory``."""
+        """Install or remove the pre-check to match the current ``maxmemory``; a lowered limit
+        evicts at once, as in Valkey."""
         checks = self.server.dispatcher.pre_checks
         wanted = self.server.config.maxmemory > 0
         if wanted:
@@ -47,17 +118,99 @@ class MemoryGuard:
             checks.append(self.check)
         elif not wanted and self.active:
             checks.remove(self.check)
+            self.credit = 0
         self.active = wanted
+        if wanted:
+            self.evict_if_needed()
 
     def _cron(self) -> None:
         if self.active:
             self.refresh()
 
-    def check(self, client: Client, cmd: Command, argv: list[bytes]) -> Optional[Any]:
-        if self.used <= self.server.config.maxmemory:
-            return None
-        reject = cmd.denyoom
-        multi = client.multi
-        if multi is not None and cmd.name == b"exec":
-            reject = any(queued.denyoom for queued, _ in multi.commands)
-        return ErrorReply(OOM_ERROR) if reject else None
+    def check(self, client: Client, cmd: Command, argv: list[bytes]) -> Any | None:
+        if self._wrote or time.monotonic_ns() - self._refreshed_ns > 1_000_000:
+            self.refresh()
+        if cmd.denyoom and self.credit:
+            spent = _WRITE_OVERHEAD
+            for arg in argv:
+                spent += len(arg)
+            self.credit = max(self.credit - spent, 0)
+        if self.used > self.server.config.maxmemory and not self.evict_if_needed():
+            reject = cmd.denyoom
+            multi = client.multi
+            if multi is not None and cmd.name == b"exec":
+                reject = any(queued.denyoom for queued, _ in multi.commands)
+            if reject:
+                return ErrorReply(OOM_ERROR)
+        if cmd.denyoom:
+            self._wrote = True
+        return None
+
+    # -- eviction ------------------------------------------------------------------------------
+
+    def evict_if_needed(self) -> bool:
+        """Evict until under the limit; False if still over it (nothing, or nothing more, to
+        evict)."""
+        server = self.server
+        config = server.config
+        limit = config.maxmemory
+        if self.used <= limit:
+            return True
+        policy = str(config.maxmemory_policy)
+        if policy == "noeviction":
+            return False
+        keyspace = server.keyspace
+        if keyspace.is_replica and config.replica_ignore_maxmemory:
+            return True
+        from pyvalkey.commands.server import estimate_value_size
+
+        volatile = policy.startswith("volatile-")
+        samples = config.maxmemory_samples
+        while self.used > limit:
+            picked = self._pick(volatile, policy, samples)
+            if picked is None:
+                return False
+            db, key = picked
+            value = db.data.get(key)
+            self.credit += len(key) + _WRITE_OVERHEAD + estimate_value_size(value, samples)
+            self._evict(db, key)
+        return True
+
+    def _pick(self, volatile: bool, policy: str, samples: int) -> tuple[Database, bytes] | None:
+        best: tuple[Database, bytes] | None = None
+        best_score = 0
+        by_ttl = policy == "volatile-ttl"
+        by_idle = policy.endswith(("-lru", "-lfu"))
+        keyspace = self.server.keyspace
+        for db in keyspace.dbs:
+            source = db.expires if volatile else db.data
+            if not source:
+                continue
+            sampler = self._samplers.get((db.index, volatile))
+            if sampler is None:
+                sampler = self._samplers[(db.index, volatile)] = _KeySampler()
+            for key in sampler.sample(source, samples):
+                if by_ttl:
+                    score = -db.expires[key]
+                elif by_idle:
+                    score = keyspace.lru_clock - db.access.get(key, keyspace.lru_clock)
+                else:
+                    return db, key
+                if best is None or score > best_score:
+                    best, best_score = (db, key), score
+        return best
+
+    def _evict(self, db: Database, key: bytes) -> None:
+        server = self.server
+        keyspace = server.keyspace
+        db.remove(key)
+        keyspace.evicted_keys = getattr(keyspace, "evicted_keys", 0) + 1
+        keyspace.dirty += 1
+        if keyspace.notify_flags & NOTIFY_EVICTED:
+            keyspace.notify(db, NOTIFY_EVICTED, b"evicted", key)
+        if keyspace.hooks_active:
+            keyspace.key_changed(db, key, False)
+        propagator = server.propagator
+        if propagator.active:
+            command = b"UNLINK" if server.config.lazyfree_lazy_eviction else b"DEL"
+            propagator.emit_now(db.index, [command, key])
