@@ -349,3 +349,96 @@ def test_read_only_scripts_refuse_may_replicate_commands(d):
         d("EVAL_RO", script, 0)
         d("EVAL", "#!lua flags=no-writes\n" + script, 0)
         d("EVAL", script, 0)
+
+
+def _counters(client: RawClient) -> tuple[dict[str, str], dict[str, str]]:
+    """INFO errorstats and the calls/rejected_calls/failed_calls of every command (no timings)."""
+    errors: dict[str, str] = {}
+    commands: dict[str, str] = {}
+    text = client("INFO", "everything").decode()
+    for line in text.split("\r\n"):
+        if line.startswith(("errorstat_", "total_error_replies:")):
+            name, _, value = line.partition(":")
+            errors[name] = value
+        elif line.startswith("cmdstat_") and not line.startswith(("cmdstat_info", "cmdstat_config")):
+            name, _, value = line.partition(":")
+            fields = dict(part.split("=") for part in value.split(","))
+            commands[name] = f"{fields['calls']}/{fields['rejected_calls']}/{fields['failed_calls']}"
+    return errors, commands
+
+
+def _same_counters(d) -> None:
+    assert _counters(d.ours) == _counters(d.theirs)
+
+
+OOM_SCRIPTS = [
+    ("EVAL", "redis.call('set','x',1) return 1", 1, "x"),
+    ("EVAL", "return redis.call('get','x')", 1, "x"),
+    ("EVAL_RO", "return redis.call('get','x')", 1, "x"),
+    ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get','x')", 0),
+    ("EVAL_RO", "#!lua flags=no-writes\nreturn redis.call('get','x')", 1, "x"),
+    ("EVAL", "#!lua flags=allow-oom\nredis.call('set','x',1) return 1", 1, "x"),
+    ("EVAL", "local t = redis.pcall('set','x','y') return t['err']", 1, "x"),
+    ("EVAL", "return redis.pcall('set','x','y')", 1, "x"),
+    ("EVAL", "return redis.call('set','x','y')", 1, "x"),
+    # a write that is not denyoom (DEL) lifts the refusal: the script cannot stop halfway
+    ("EVAL", "redis.call('del','zz') return redis.call('set','x','y')", 1, "x"),
+    ("EVAL", "redis.call('get','zz') return redis.pcall('incr','y')", 1, "x"),
+]
+
+
+def test_scripts_over_maxmemory(d):
+    d("SET", "x", "123")
+    d("CONFIG", "RESETSTAT")
+    d("CONFIG", "SET", "maxmemory", "1")
+    try:
+        for args in OOM_SCRIPTS:
+            d(*args)
+        _same_counters(d)
+        # the error counted when the command was refused is not counted again for the reply
+        d("CONFIG", "RESETSTAT")
+        d("EVAL", "return redis.pcall('set','x','y')", 1, "x")
+        _same_counters(d)
+    finally:
+        d.both("CONFIG", "SET", "maxmemory", "0")
+    d("GET", "x")
+
+
+def test_functions_over_maxmemory(d):
+    code = (
+        "#!lua name=oomlib\n"
+        "server.register_function('w', function(k) return server.call('set', k[1], '1') end)\n"
+        "server.register_function{function_name='ro', callback=function() return 'hello' end, flags={'no-writes'}}\n"
+        "server.register_function{function_name='ao', callback=function(k) return server.call('set', k[1], '2') end,"
+        " flags={'allow-oom'}}\n"
+    )
+    d("FUNCTION", "LOAD", "REPLACE", code)
+    d("CONFIG", "SET", "maxmemory", "1")
+    try:
+        d("FCALL", "ro", 1, "k")
+        d("FCALL_RO", "ro", 1, "k")
+        d("FCALL", "ao", 1, "k")
+        d("GET", "k")
+    finally:
+        d.both("CONFIG", "SET", "maxmemory", "0")
+        d.both("FUNCTION", "DELETE", "oomlib")
+
+
+def test_script_errors_are_counted_once(d):
+    """A command refused inside a script is that command's rejected call; a command that fails
+    is its failed call; the script's error reply built from either is not counted again."""
+    d("CONFIG", "RESETSTAT")
+    for args in (
+        ("EVAL", "return redis.call('select',99)", 0),
+        ("EVAL", "local t = redis.pcall('select',99) return t['err']", 0),
+        ("EVAL_RO", "return redis.call('set','x','y')", 1, "x"),
+        ("EVAL_RO", "return redis.pcall('set','x','y')", 1, "x"),
+        ("EVAL", "return redis.pcall('nosuch','x','y')", 1, "x"),
+        ("EVAL", "return redis.call('get')", 0),
+        ("EVAL", "return redis.call()", 0),
+        ("EVAL", "return redis.error_reply('MY_CODE text')", 0),
+        ("EVAL", "return {1, redis.pcall('select', 99)}", 0),
+        ("EVAL", "return {redis.error_reply('A x'), {redis.error_reply('B y')}, redis.error_reply('A z')}", 0),
+    ):
+        d(*args)
+    _same_counters(d)

@@ -52,6 +52,7 @@ ERR_NOSCRIPT = "This Valkey command is not allowed from script"
 ERR_READONLY = "Write commands are not allowed from read-only scripts."
 ERR_ARGS = "Command arguments must be strings or integers"
 ERR_NO_ARGS = "Please specify at least one argument for this call"
+ERR_OOM = "-OOM command not allowed when used memory > 'maxmemory'."
 
 # Deepest Lua table nesting converted into a reply (Valkey stops at its Lua stack limit).
 _MAX_DEPTH = 200
@@ -98,6 +99,7 @@ class RunContext:
         "eval_mode",
         "killed",
         "name",
+        "oom",
         "read_only",
         "start",
         "wrote",
@@ -114,6 +116,10 @@ class RunContext:
         self.killed = False
         self.wrote = False
         self.busy = False
+        # The server was over maxmemory when the script started and the script may not ignore
+        # it: until it writes, the commands flagged denyoom it calls are refused (Valkey stops a
+        # script only before its first write, never halfway through its changes).
+        self.oom = False
 
 
 def lua_number_to_arg(value: float) -> bytes:
@@ -195,6 +201,7 @@ class Engine:
         self._rawget = self.api.rawget
         self._where_caller = self.api.where_caller
         self._script_client: Client | None = None
+        self._nested_errors: list[ErrorReply] | None = None  # collected by to_reply, see run
 
     def close(self) -> None:
         """Forget the Lua state. The state holds our bound methods and we hold Lua objects: left
@@ -273,8 +280,15 @@ class Engine:
             else:
                 ok, result = self._run_function(func, keys_t, args_t)
             if not ok:
-                return self._error_from(result, with_position=True)
-            return self.to_reply(result, ctx.client.resp3, ctx.caller.resp3, 0)
+                reply = self._error_from(result, with_position=True)
+            else:
+                self._nested_errors = None
+                reply = self.to_reply(result, ctx.client.resp3, ctx.caller.resp3, 0)
+                if self._nested_errors is not None:
+                    self._count_nested_errors(ctx)
+            if type(reply) is ErrorReply and getattr(reply, "counted", False):
+                self._uncount(reply.message)
+            return reply
         except LuaError as exc:
             return ErrorReply(b"ERR Error running script: " + str(exc).encode(errors="replace"))
         finally:
@@ -287,9 +301,34 @@ class Engine:
             if self.busy is not None:
                 self.busy.script_finished(ctx)
 
+    def _count_nested_errors(self, ctx: RunContext) -> None:
+        """Errors inside an array the script returned: each counts as an error reply (unless it
+        came from a command that already counted it) and the script's command as failed."""
+        from pyvalkey.commands.registry import Command
+
+        stats = self.server.stats
+        for error in self._nested_errors or ():
+            if not getattr(error, "counted", False):
+                stats.count_error(error.message)
+        self._nested_errors = None
+        cmd = self.server.dispatcher.lookup(ctx.argv) if ctx.argv else None
+        if type(cmd) is Command:
+            cmd.failed_calls += 1
+
+    def _uncount(self, message: bytes) -> None:
+        """Take back one count of an error reply already counted when the script's command
+        failed: the dispatcher counts the script's reply, and Valkey counts such an error once."""
+        stats = self.server.stats
+        code = message.split(b" ", 1)[0]
+        if stats.errors.get(code):
+            stats.errors[code] -= 1
+            stats.total_error_replies -= 1
+
     def _error_from(self, err: Any, with_position: bool) -> ErrorReply:
         if _lua_type(err) != "table":
-            return ErrorReply(b"ERR Error running script, " + _text(err)[:100])
+            reply = ErrorReply(b"ERR Error running script, " + _text(err)[:100])
+            reply.counted = False  # type: ignore[attr-defined]
+            return reply
         raw = self._rawget
         message = raw(err, b"err")
         if isinstance(message, (bytes, int, float)) and not isinstance(message, bool):
@@ -301,7 +340,9 @@ class Engine:
             line = raw(err, b"line")
             if source is not None and line is not None and _lua_type(source) is None:
                 text += b" script: on %s:%s." % (_lua_tostring(source), _lua_tostring(line))
-        return ErrorReply(text)
+        reply = ErrorReply(text)
+        reply.counted = raw(err, b"ignore_error_stats_update") is True  # type: ignore[attr-defined]
+        return reply
 
     # -- Lua values to replies --------------------------------------------------------------------
 
@@ -317,7 +358,11 @@ class Engine:
         if value is None or _lua_type(value) != "table":
             return None
         if depth >= _MAX_DEPTH:
-            return ErrorReply(b"ERR reached lua stack limit")
+            error = ErrorReply(b"ERR reached lua stack limit")
+            if self._nested_errors is None:
+                self._nested_errors = []
+            self._nested_errors.append(error)
+            return error
         raw = self._rawget
 
         def rawget(key: Any) -> Any:
@@ -325,8 +370,12 @@ class Engine:
 
         err = rawget(b"err")
         if isinstance(err, bytes):
-            message = self._error_from(value, with_position=False).message
-            return ErrorReply(message)
+            reply = self._error_from(value, with_position=False)
+            if depth:
+                if self._nested_errors is None:
+                    self._nested_errors = []
+                self._nested_errors.append(reply)
+            return reply
         ok = rawget(b"ok")
         if isinstance(ok, bytes):
             return SimpleString(ok.replace(b"\r", b" ").replace(b"\n", b" "))
@@ -491,7 +540,17 @@ class Engine:
             return self._fail(self.error_table(ERR_ARGS.encode()), raise_error)
         error = self.check_command(ctx, argv)
         if error is not None:
-            return self._fail(self.error_table(error.encode()), raise_error)
+            # A refused command counts as that command's rejected call and as an error reply
+            # now; the error table says so, so that returning it does not count it again.
+            from pyvalkey.commands.registry import Command
+
+            text = error.encode()
+            self.server.stats.count_error(text[1:] if text.startswith(b"-") else b"ERR " + text)
+            rejected = self.server.dispatcher.lookup(argv)
+            rejected = rejected if type(rejected) is Command else getattr(rejected, "command", None)
+            if rejected is not None:
+                rejected.rejected_calls += 1
+            return self._fail(self.error_table(error.encode(), from_reply=True), raise_error)
         cmd = self.server.dispatcher.lookup(argv)
         client = ctx.client
         if cmd.is_write:  # type: ignore[union-attr]
@@ -532,6 +591,8 @@ class Engine:
             return ERR_NOSCRIPT
         if ctx.read_only and (cmd.is_write or cmd.may_replicate or cmd.fullname in _MAY_REPLICATE):
             return ERR_READONLY
+        if ctx.oom and cmd.denyoom and not ctx.wrote:
+            return ERR_OOM
         return None
 
     def _acl_check_cmd(self, *values: Any) -> Any:

@@ -24,6 +24,7 @@ FLAG_NAMES = (b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster", b"allow
 _NAME_RE = re.compile(rb"^[A-Za-z0-9_]+$")
 
 ERR_RO_WRITE_FLAG = b"ERR Can not execute a script with write flag using *_ro command."
+ERR_OOM_FLAG = b"OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'"
 
 
 class Script:
@@ -174,6 +175,14 @@ class ScriptingState:
             self._function_engine = Engine(self.server, "function")
         return self._function_engine
 
+    def _over_maxmemory(self) -> bool:
+        """Whether the server is over ``maxmemory`` as a script starts (the memory guard has
+        already tried to evict before this command ran)."""
+        server = self.server
+        limit = server.config.maxmemory
+        guard = getattr(server, "memory_guard", None)
+        return limit > 0 and guard is not None and guard.active and guard.used > limit
+
     def running(self) -> RunContext | None:
         for engine in (self._eval_engine, self._function_engine):
             if engine is not None and engine.run_ctx is not None:
@@ -205,9 +214,13 @@ class ScriptingState:
         flags = script.flags
         if ro and script.shebang and b"no-writes" not in flags:
             raise ErrorReply(ERR_RO_WRITE_FLAG)
+        oom = self._over_maxmemory()
+        if oom and script.shebang:
+            _refuse_oom(flags)
         read_only = ro or b"no-writes" in flags
         engine = self.eval_engine
         ctx = RunContext(client, engine.script_client(client), True, read_only, b"")
+        ctx.oom = oom and not (script.shebang and b"allow-oom" in flags)
         if argv is not None:
             ctx.argv = argv
         return engine.run(ctx, script.func, keys, args)
@@ -307,11 +320,22 @@ class ScriptingState:
         no_writes = b"no-writes" in function.flags
         if ro and not no_writes:
             raise ErrorReply(ERR_RO_WRITE_FLAG)
+        oom = self._over_maxmemory()
+        if oom:
+            _refuse_oom(function.flags)
         engine = self.function_engine
         ctx = RunContext(client, engine.script_client(client), False, ro or no_writes, name)
+        ctx.oom = oom and b"allow-oom" not in function.flags
         if argv is not None:
             ctx.argv = argv
         return engine.run(ctx, function.callback, keys, args)
+
+
+def _refuse_oom(flags: Any) -> None:
+    """A script that declares its flags runs over ``maxmemory`` only with allow-oom or no-writes
+    (Valkey refuses it before it starts; no-writes implies allow-oom)."""
+    if b"allow-oom" not in flags and b"no-writes" not in flags:
+        raise ErrorReply(ERR_OOM_FLAG)
 
 
 def parse_shebang(body: bytes) -> tuple[set[bytes], bool, bytes]:
