@@ -70,6 +70,7 @@ class msg:
         b"ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
         b"switching between policies at runtime LRU and LFU data will take some time to adjust."
     )
+    CLUSTER_DISABLED = b"ERR This instance has cluster support disabled"
 
 
 def subcommand_syntax_error(argv: list[bytes]) -> ErrorReply:
