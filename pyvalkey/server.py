@@ -253,6 +253,10 @@ class Server:
             self.listeners = await start_listeners(self)
             await on_server_start_serving(self)
         self._cron_task = self.loop.create_task(self._cron_loop())
+        # ``replicaof`` in the configuration: start following that primary (in the background).
+        from pyvalkey.replication.replica import on_server_start as start_replication
+
+        start_replication(self)
 
     async def serve_forever(self) -> None:
         await self.start()

@@ -8,7 +8,7 @@ pre-check present only while the setting is above zero.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from pyvalkey.protocol.replies import ErrorReply
 
@@ -42,7 +42,7 @@ class MinReplicasGuard:
         max_lag = self.server.config.min_replicas_max_lag
         return sum(1 for replica in primary.replicas if now - replica.extra.get("ack_time", 0) <= max_lag)
 
-    def check(self, client: Client, cmd: Command, argv: list[bytes]) -> Optional[Any]:
+    def check(self, client: Client, cmd: Command, argv: list[bytes]) -> Any | None:
         writes = cmd.is_write
         if client.multi is not None and cmd.name == b"exec":
             writes = any(queued.is_write for queued, _ in client.multi.commands)
