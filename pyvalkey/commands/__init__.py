@@ -9,6 +9,7 @@ from pyvalkey.commands import (  # noqa: F401
     aof,
     bitmaps,
     client,
+    cluster,
     config,
     connection,
     geo,
