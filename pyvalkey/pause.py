@@ -110,6 +110,9 @@ class PauseState:
         self.end_ms = end_ms
         self.purpose = "client_pause" if mode else "none"
         self.server.paused = self if mode else None
+        # Valkey deletes no expired key while paused (neither lazily nor actively): a pause must
+        # not generate writes for the replicas.
+        self.server.keyspace.expiry_paused = bool(mode)
         self._schedule(end_ms - now if mode else None)
         if mode < previous and self.postponed:
             loop = self.server.loop

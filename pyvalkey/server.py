@@ -171,6 +171,7 @@ class Server:
         self.shutdown_hooks: list[Callable[[], None]] = []
         self.paused: Any = None
         self.cronloops = 0
+        self.cron_paused = False  # DEBUG PAUSE-CRON
 
     # -- clients -------------------------------------------------------------------------------
 
@@ -211,6 +212,11 @@ class Server:
 
     def cron(self) -> None:
         """Periodic work, ``hz`` times a second: active expiry, idle timeouts, registered jobs."""
+        if self.cron_paused:
+            # DEBUG PAUSE-CRON: only blocked clients' timeouts go on (Valkey checks them outside
+            # its cron).
+            self.blocking.check_deadlines()
+            return
         self.cronloops += 1
         self.keyspace.refresh_time()
         self.keyspace.active_expire_cycle()

@@ -274,6 +274,9 @@ class Keyspace:
         self.expire_listeners: list[Callable[[Database, bytes], None]] = []
         self.active_expire_enabled = True
         self.is_replica = False
+        # CLIENT PAUSE (WRITE or ALL) holds expiry as well: keys past their deadline read as
+        # absent but are not deleted (pyvalkey/pause.py sets it).
+        self.expiry_paused = False
 
     def refresh_time(self) -> None:
         """Snapshot the clock (dispatch does this before every command, as Valkey snapshots the
@@ -310,13 +313,13 @@ class Keyspace:
     def expire_lazily(self, db: Database, key: bytes) -> bool:
         """Called when a lookup meets a key past its deadline; True if the key is gone. A
         replica keeps the key (its primary sends the DEL) but reports it as absent."""
-        if self.is_replica:
+        if self.is_replica or self.expiry_paused:
             return True
         self.expire_key(db, key)
         return True
 
     def active_expire_cycle(self, budget: int = 10_000) -> int:
-        if not self.active_expire_enabled or self.is_replica:
+        if not self.active_expire_enabled or self.is_replica or self.expiry_paused:
             return 0
         now = self.clock.ms()
         self.now_ms = now
