@@ -59,8 +59,10 @@ def psync(client: Client, argv: list[bytes]) -> Any:
     _refuse_sync_when_stale(client)
     manager = primary(client.server)
     offset = parse_int(argv[2])
-    if argv[1] != b"?" and offset is not None and manager.try_partial_sync(client, argv[1], offset):
-        return NO_REPLY
+    if argv[1] != b"?":
+        if offset is not None and manager.try_partial_sync(client, argv[1], offset):
+            return NO_REPLY
+        manager.sync_partial_err += 1
     manager.full_sync(client, psync=True)
     return NO_REPLY
 
@@ -252,4 +254,16 @@ def _good_replicas(server: Any) -> int:
     return guard.good_replicas() if guard is not None else 0
 
 
+def _info_stats(server: Any) -> dict[str, Any]:
+    manager = getattr(server, "replication_primary", None)
+    if manager is None:
+        return {}
+    return {
+        "sync_full": manager.sync_full,
+        "sync_partial_ok": manager.sync_partial_ok,
+        "sync_partial_err": manager.sync_partial_err,
+    }
+
+
 info_module.register_lines("replication", _info_replication)
+info_module.register_values("stats", _info_stats)

@@ -93,6 +93,9 @@ class ReplicationPrimary:
         # Set by the replica role (replica.py) while this server follows a primary.
         self.proxying = False
         self.waiters: list[WaitState] = []
+        self.sync_full = 0  # INFO stats sync_full / sync_partial_ok / sync_partial_err
+        self.sync_partial_ok = 0
+        self.sync_partial_err = 0
         self._getack_scheduled = False
         self._writer: Client | None = None  # the client whose command is running (woff)
         self._tracking_writers = False
@@ -236,6 +239,7 @@ class ReplicationPrimary:
         if not self.proxying:
             self.stream_db = -1
         rdb = self.snapshot()
+        self.sync_full += 1
         if psync:
             client.out += b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset)
         client.out += b"$%d\r\n" % len(rdb)
@@ -251,6 +255,7 @@ class ReplicationPrimary:
             return False
         if offset < self.backlog_first_offset or offset > self.offset + 1:
             return False
+        self.sync_partial_ok += 1
         client.out += b"+CONTINUE %s\r\n" % self.replid.encode()
         start = offset - self.backlog_first_offset
         client.out += bytes(self.backlog[start:])
