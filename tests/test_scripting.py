@@ -442,3 +442,18 @@ def test_script_errors_are_counted_once(d):
     ):
         d(*args)
     _same_counters(d)
+
+
+def test_script_writes_replicated_as_valkey_does(pyvalkey_server, oracle_server):
+    """INCRBYFLOAT (in a script or not) reaches replicas as SET ... KEEPTTL."""
+    from test_replication_stream import assert_same_streams, run_both
+
+    script = [
+        ("EVAL", "redis.call('hmget', KEYS[1], 1, 2, 3)", 1, "key"),
+        ("EVAL", "redis.call('incrbyfloat', KEYS[1], 1)", 1, "key"),
+        ("EVAL", "redis.call('set', KEYS[1], '1', 'KEEPTTL')", 1, "key"),
+        ("INCRBYFLOAT", "key", "2.5"),
+        ("EVAL", "redis.call('incrbyfloat', KEYS[1], 1) redis.call('incr', 'n')", 1, "key"),
+    ]
+    ours, theirs = run_both(pyvalkey_server, oracle_server, script, 8)
+    assert_same_streams(ours, theirs)

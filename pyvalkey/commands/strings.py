@@ -606,6 +606,9 @@ def incrbyfloat(client: Client, argv: list[bytes]) -> Any:
         db.set(key, result, keep_ttl=True)
     db.notify(NOTIFY_STRING, b"incrbyfloat", key)
     db.keyspace.dirty += 1
+    # Replicas and the AOF get the result, not the increment: float addition must not be
+    # redone elsewhere (another platform could round differently). KEEPTTL keeps the TTL.
+    client.server.propagator.rewrite([b"SET", key, result, b"KEEPTTL"])
     return result
 
 
