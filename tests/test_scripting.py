@@ -457,3 +457,18 @@ def test_script_writes_replicated_as_valkey_does(pyvalkey_server, oracle_server)
     ]
     ours, theirs = run_both(pyvalkey_server, oracle_server, script, 8)
     assert_same_streams(ours, theirs)
+
+
+SHEBANGS = [
+    '#!"lua"', "#!lua  flags=no-writes", '#!lua flags="no-writes"', "#! lua", "#!LUA", "#!Lua",
+    "#!lua flags=no-writes,", "#!lua flags=,,", '#!lua "fl ags=x"', "#!lua 'x", "#!lua\tflags=no-writes",
+    "#!lua flags=no-writes flags=allow-oom", "#!", "#!lua flags=", "#!foo flags=x", "#!lua\r",
+    '#!lua "a\\x41"', "#!not-lua", "#!lua badger=data", "#!lua flags=allow-oom,what?",
+]
+
+
+def test_shebang_parsing(d):
+    for shebang in SHEBANGS:
+        d("EVAL", shebang + "\nreturn 1", 0)
+        d("SCRIPT", "LOAD", shebang + "\nreturn 1")
+    d("EVAL", "#!lua", 0)

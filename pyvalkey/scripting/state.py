@@ -339,27 +339,35 @@ def _refuse_oom(flags: Any) -> None:
 
 
 def parse_shebang(body: bytes) -> tuple[set[bytes], bool, bytes]:
-    """(flags, has shebang, source to compile) of an EVAL script."""
+    """(flags, has shebang, source to compile) of an EVAL script.
+
+    The shebang line is split as Valkey splits arguments (quotes allowed); its options are
+    checked before the engine name (which is matched without regard to case)."""
     if not body.startswith(b"#!"):
         return set(), False, body
     end = body.find(b"\n")
     if end < 0:
         raise ErrorReply(b"ERR Invalid script shebang")
-    parts = body[2:end].split()
-    engine = parts[0] if parts else b""
-    if engine != b"lua":
-        raise ErrorReply(b"ERR Could not find scripting engine '%s'" % engine)
+    from pyvalkey.config import split_args
+
+    split = split_args(body[:end].decode("latin-1"))
+    if not split:
+        raise ErrorReply(b"ERR Invalid engine in script shebang")
+    parts = [part.encode("latin-1") for part in split]
     flags: set[bytes] = set()
     for part in parts[1:]:
         if part.startswith(b"flags="):
+            if len(part) == 6:
+                continue
             for flag in part[6:].split(b","):
-                if not flag:
-                    continue
                 if flag not in FLAG_NAMES:
                     raise ErrorReply(b"ERR Unexpected flag in script shebang: " + flag)
                 flags.add(flag)
         else:
             raise ErrorReply(b"ERR Unknown lua shebang option: " + part)
+    engine = parts[0][2:]
+    if engine.lower() != b"lua":
+        raise ErrorReply(b"ERR Could not find scripting engine '%s'" % engine)
     # the shebang line stays a (blank) line so that line numbers are the user's
     return flags, True, body[end:]
 
