@@ -9,7 +9,7 @@ replies compared with an oracle in the same role.
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from resp import RawClient

@@ -269,6 +269,9 @@ class ReplicationPrimary:
         client.extra.setdefault("aof_offset", 0)
         client.extra["ack_time"] = self.server.clock.seconds()
         if client not in self.replicas:
+            if not self.replicas:
+                # Valkey pings on its cron's period, not the moment a first replica attaches.
+                self.last_ping_ms = self.server.clock.ms()
             self.replicas.append(client)
         self._track_writers(True)
 

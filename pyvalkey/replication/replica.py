@@ -60,6 +60,9 @@ _HANDSHAKE_STATES = frozenset((RECEIVE_PONG, HANDSHAKE, RECEIVE_PSYNC))
 
 READONLY_ERROR = b"READONLY You can't write against a read only replica."
 MASTERDOWN_ERROR = b"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+FORCE_UNBLOCK_ERROR = (
+    b"UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
+)
 _EOF_MARK_LEN = 40
 _LOAD_SLICE = 0.05  # seconds of loading between two turns of the event loop
 
@@ -143,6 +146,7 @@ class ReplicaLink:
         manager = primary(server)
         was_primary = self.primary_host is None
         self.drop_connection(reconnect=False)
+        self._disconnect_blocked()
         self.primary_host = host
         self.primary_port = port
         if was_primary:
@@ -157,6 +161,26 @@ class ReplicaLink:
         self.state = CONNECT
         log.info("Connecting to PRIMARY %s:%d", host, port)
         self.start_connect()
+
+    def _disconnect_blocked(self) -> None:
+        """Clients blocked in the primary we were (or under the old primary) wait for writes
+        that will not come from them: release them with an error and close them."""
+        from pyvalkey.blocking import BlockedOnKeys
+        from pyvalkey.replication.primary import WaitState
+
+        server = self.server
+        error = ErrorReply(FORCE_UNBLOCK_ERROR)
+        for client in list(server.clients.values()):
+            state = client.blocked
+            if isinstance(state, BlockedOnKeys):
+                server.blocking.release(client, error)
+            elif isinstance(state, WaitState):
+                primary(server).release(state, error)
+            else:
+                continue
+            client.close_after_reply = True
+            if client.transport is not None:
+                client.transport.close()
 
     def unset_primary(self) -> None:
         if self.primary_host is None:
