@@ -36,12 +36,26 @@ from pyvalkey.protocol.replies import ErrorReply
 from pyvalkey.storage.database import NOTIFY_EVICTED
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pyvalkey.client import Client
     from pyvalkey.commands.registry import Command
     from pyvalkey.server import Server
     from pyvalkey.storage.database import Database
 
 OOM_ERROR = b"OOM command not allowed when used memory > 'maxmemory'."
+
+# Commands whose denyoom flag depends on their arguments: EVAL/EVALSHA/FCALL (and the _RO forms)
+# take it from the flags the script or function declares. Filled by pyvalkey.scripting.state;
+# consulted only while over the limit.
+DYNAMIC_DENYOOM: dict[str, Callable[[Client, list[bytes]], bool]] = {}
+
+
+def _denyoom(client: Client, cmd: Command, argv: list[bytes]) -> bool:
+    if cmd.denyoom:
+        return True
+    dynamic = DYNAMIC_DENYOOM.get(cmd.fullname)
+    return dynamic is not None and dynamic(client, argv)
 
 
 # A write is assumed to allocate its arguments plus about this much for the key's entry.
@@ -136,10 +150,10 @@ class MemoryGuard:
                 spent += len(arg)
             self.credit = max(self.credit - spent, 0)
         if self.used > self.server.config.maxmemory and not self.evict_if_needed():
-            reject = cmd.denyoom
+            reject = _denyoom(client, cmd, argv)
             multi = client.multi
             if multi is not None and cmd.name == b"exec":
-                reject = any(queued.denyoom for queued, _ in multi.commands)
+                reject = any(_denyoom(client, queued, queued_argv) for queued, queued_argv in multi.commands)
             if reject:
                 return ErrorReply(OOM_ERROR)
         if cmd.denyoom:
