@@ -384,6 +384,13 @@ OOM_SCRIPTS = [
     # a write that is not denyoom (DEL) lifts the refusal: the script cannot stop halfway
     ("EVAL", "redis.call('del','zz') return redis.call('set','x','y')", 1, "x"),
     ("EVAL", "redis.call('get','zz') return redis.pcall('incr','y')", 1, "x"),
+    # a script declaring its flags without allow-oom (or no-writes) is refused before it runs
+    ("EVAL", "#!lua flags=\nreturn 1", 0),
+    ("EVAL", "#!lua\nreturn 1", 0),
+    ("EVAL_RO", "#!lua\nreturn 1", 0),
+    ("EVALSHA", "4ac6b8b5ab8d9e3b2b6d0b1e4a1fe43d2e3c8d5a", 0),
+    ("EVAL", "#!lua flags=bad\nreturn 1", 0),
+    ("EVAL", "#!lua flags=allow-oom\nreturn 1", 0),
 ]
 
 
@@ -394,6 +401,16 @@ def test_scripts_over_maxmemory(d):
     try:
         for args in OOM_SCRIPTS:
             d(*args)
+        _same_counters(d)
+        # EVALSHA of a cached script goes by its flags too
+        sha = d("SCRIPT", "LOAD", "#!lua\nreturn 1").split(b"\r\n")[1].decode()
+        d("EVALSHA", sha, 0)
+        d("EVALSHA_RO", sha, 0)
+        # inside MULTI, the script's flags refuse it at once, which aborts the EXEC
+        d("MULTI")
+        d("EVAL", "#!lua\nreturn 1", 0)
+        d("EVAL", "return 1", 0)
+        d("EXEC")
         _same_counters(d)
         # the error counted when the command was refused is not counted again for the reply
         d("CONFIG", "RESETSTAT")
@@ -415,6 +432,9 @@ def test_functions_over_maxmemory(d):
     d("FUNCTION", "LOAD", "REPLACE", code)
     d("CONFIG", "SET", "maxmemory", "1")
     try:
+        d("FCALL", "w", 1, "k")
+        d("FCALL", "W", 1, "k")
+        d("FCALL_RO", "w", 1, "k")
         d("FCALL", "ro", 1, "k")
         d("FCALL_RO", "ro", 1, "k")
         d("FCALL", "ao", 1, "k")

@@ -405,6 +405,59 @@ def parse_library_metadata(code: bytes) -> bytes:
     return name
 
 
+def _flags_deny_oom(flags: Any) -> bool:
+    # Declared flags without allow-oom or no-writes make the call denyoom (no-writes implies
+    # allow-oom), as Valkey's scriptFlagsToCmdFlags.
+    return b"allow-oom" not in flags and b"no-writes" not in flags
+
+
+def _eval_denyoom(client: Client, argv: list[bytes]) -> bool:
+    """Whether an EVAL is denyoom: by the flags of its script's shebang, when it has one."""
+    if len(argv) < 2:
+        return False
+    state = scripting(client.server)
+    script = state.scripts.get(sha1hex(argv[1]))
+    if script is not None:
+        return script.shebang and _flags_deny_oom(script.flags)
+    try:
+        flags, shebang, _ = parse_shebang(argv[1])
+    except ErrorReply:
+        return False  # the error is reported when the command runs
+    return shebang and _flags_deny_oom(flags)
+
+
+def _evalsha_denyoom(client: Client, argv: list[bytes]) -> bool:
+    if len(argv) < 2 or len(argv[1]) != 40:
+        return False
+    script = scripting(client.server).scripts.get(argv[1].lower())
+    return script is not None and script.shebang and _flags_deny_oom(script.flags)
+
+
+def _fcall_denyoom(client: Client, argv: list[bytes]) -> bool:
+    if len(argv) < 2:
+        return False
+    function = scripting(client.server).functions.get(argv[1].lower())
+    return function is not None and _flags_deny_oom(function.flags)
+
+
+def _register_denyoom() -> None:
+    from pyvalkey.maxmemory import DYNAMIC_DENYOOM
+
+    DYNAMIC_DENYOOM.update(
+        {
+            "eval": _eval_denyoom,
+            "eval_ro": _eval_denyoom,
+            "evalsha": _evalsha_denyoom,
+            "evalsha_ro": _evalsha_denyoom,
+            "fcall": _fcall_denyoom,
+            "fcall_ro": _fcall_denyoom,
+        }
+    )
+
+
+_register_denyoom()
+
+
 def scripting(server: Server) -> ScriptingState:
     state: ScriptingState | None = getattr(server, "scripting", None)
     if state is None:
