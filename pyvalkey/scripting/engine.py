@@ -591,6 +591,12 @@ class Engine:
             return ERR_NOSCRIPT
         if ctx.read_only and (cmd.is_write or cmd.may_replicate or cmd.fullname in _MAY_REPLICATE):
             return ERR_READONLY
+        if cmd.is_write and getattr(self.server.keyspace, "is_replica", False):
+            # A read-only replica (pyvalkey/replication/replica.py) refuses a script's writes
+            # too, unless the script is run by its primary.
+            link = getattr(self.server, "replication", None)
+            if link is not None and link.refuses_writes_from(ctx.caller):
+                return "-READONLY You can't write against a read only replica."
         if ctx.oom and cmd.denyoom and not ctx.wrote:
             return ERR_OOM
         return None
