@@ -619,6 +619,12 @@ class ReplicaLink:
 
     # -- the replica pre-check -----------------------------------------------------------------
 
+    def refuses_writes_from(self, client: Client) -> bool:
+        """For scripts: a write called by ``client`` gets -READONLY here."""
+        return (
+            self.primary_host is not None and client is not self.client and bool(self.server.config.replica_read_only)
+        )
+
     def check(self, client: Client, cmd: Command, argv: list[bytes]) -> Any:
         if client is self.client:
             return None  # the primary's commands are obeyed
@@ -627,8 +633,14 @@ class ReplicaLink:
         is_exec = multi is not None and cmd.name == b"exec"
         if config.replica_read_only:
             writes = cmd.is_write
-            if is_exec and not writes:
-                writes = any(queued.is_write for queued, _ in multi.commands)
+            if not writes:
+                if is_exec:
+                    writes = any(
+                        queued.is_write or _script_writes(client, queued, queued_argv)
+                        for queued, queued_argv in multi.commands
+                    )
+                elif cmd.fullname in _SCRIPT_CALLS:
+                    writes = _script_writes(client, cmd, argv)
             if writes:
                 return ErrorReply(READONLY_ERROR)
         if self.state != CONNECTED and not config.replica_serve_stale_data:
@@ -694,6 +706,35 @@ class ReplicaLink:
             ("replica_announced", int(bool(config.replica_announced))),
         ]
         return fields
+
+
+_SCRIPT_CALLS = frozenset(("eval", "evalsha", "fcall"))
+
+
+def _script_writes(client: Client, cmd: Command, argv: list[bytes]) -> bool:
+    """A script that declares its flags (shebang, or a function) without ``no-writes`` is a
+    write command for the read-only check, as in Valkey; a script without a shebang is checked
+    command by command while it runs."""
+    name = cmd.fullname
+    if name not in _SCRIPT_CALLS or len(argv) < 2:
+        return False
+    state = getattr(client.server, "scripting", None)
+    if name == "fcall":
+        function = state.functions.get(argv[1].lower()) if state is not None else None
+        return function is not None and b"no-writes" not in function.flags
+    if name == "evalsha":
+        script = state.scripts.get(argv[1].lower()) if state is not None else None
+        if script is None:
+            return False
+        flags, shebang = script.flags, script.shebang
+    else:
+        from pyvalkey.scripting.state import parse_shebang
+
+        try:
+            flags, shebang, _ = parse_shebang(argv[1])
+        except ErrorReply:
+            return False
+    return bool(shebang) and b"no-writes" not in flags
 
 
 def _next_command(buf: bytearray, pos: int) -> tuple[list[bytes], int] | None:
