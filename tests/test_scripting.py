@@ -492,3 +492,26 @@ def test_shebang_parsing(d):
         d("EVAL", shebang + "\nreturn 1", 0)
         d("SCRIPT", "LOAD", shebang + "\nreturn 1")
     d("EVAL", "#!lua", 0)
+
+
+def test_scripts_without_enough_good_replicas(d):
+    d("SET", "x", "some value")
+    d("CONFIG", "SET", "min-replicas-to-write", "1")
+    try:
+        for args in (
+            ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get','x')", 1, "x"),
+            ("EVAL", "return redis.call('get','x')", 1, "x"),
+            ("EVAL", "#!lua\nreturn redis.call('get','x')", 1, "x"),
+            ("EVAL_RO", "#!lua\nreturn redis.call('get','x')", 1, "x"),
+            ("EVAL", "return redis.call('set','x', 1)", 1, "x"),
+            ("EVAL", "return redis.pcall('set','x', 1)", 1, "x"),
+            ("EVAL", "return redis.pcall('del','x')", 1, "x"),
+        ):
+            d(*args)
+        d("FUNCTION", "LOAD", "REPLACE", "#!lua name=nrlib\nserver.register_function('f', function() return 1 end)")
+        d("FCALL", "f", 0)
+        d("FCALL_RO", "f", 0)
+    finally:
+        d.both("CONFIG", "SET", "min-replicas-to-write", "0")
+        d.both("FUNCTION", "DELETE", "nrlib")
+    d("GET", "x")

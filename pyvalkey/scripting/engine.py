@@ -53,11 +53,21 @@ ERR_READONLY = "Write commands are not allowed from read-only scripts."
 ERR_ARGS = "Command arguments must be strings or integers"
 ERR_NO_ARGS = "Please specify at least one argument for this call"
 ERR_OOM = "-OOM command not allowed when used memory > 'maxmemory'."
+ERR_NOREPLICAS = "-NOREPLICAS Not enough good replicas to write."
 
 # Deepest Lua table nesting converted into a reply (Valkey stops at its Lua stack limit).
 _MAX_DEPTH = 200
 
 _LLONG_MIN = -(2**63)
+
+
+def not_enough_good_replicas(server: Server) -> bool:
+    """``min-replicas-to-write`` is set and fewer replicas than that are keeping up."""
+    guard = getattr(server, "min_replicas_guard", None)
+    return (
+        guard is not None and guard.active
+        and guard.good_replicas() < server.config.min_replicas_to_write
+    )
 
 
 def sha1hex(data: bytes) -> bytes:
@@ -591,12 +601,17 @@ class Engine:
             return ERR_NOSCRIPT
         if ctx.read_only and (cmd.is_write or cmd.may_replicate or cmd.fullname in _MAY_REPLICATE):
             return ERR_READONLY
-        if cmd.is_write and getattr(self.server.keyspace, "is_replica", False):
-            # A read-only replica (pyvalkey/replication/replica.py) refuses a script's writes
-            # too, unless the script is run by its primary.
-            link = getattr(self.server, "replication", None)
-            if link is not None and link.refuses_writes_from(ctx.caller):
-                return "-READONLY You can't write against a read only replica."
+        if cmd.is_write and not ctx.wrote:
+            # Checks on the server's state, made only before the script's first write: once it
+            # has changed data it cannot be stopped halfway.
+            if getattr(self.server.keyspace, "is_replica", False):
+                # A read-only replica (pyvalkey/replication/replica.py) refuses a script's
+                # writes too, unless the script is run by its primary.
+                link = getattr(self.server, "replication", None)
+                if link is not None and link.refuses_writes_from(ctx.caller):
+                    return "-READONLY You can't write against a read only replica."
+            if not_enough_good_replicas(self.server):
+                return ERR_NOREPLICAS
         if ctx.oom and cmd.denyoom and not ctx.wrote:
             return ERR_OOM
         return None

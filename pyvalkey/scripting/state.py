@@ -212,8 +212,8 @@ class ScriptingState:
         argv: list[bytes] | None = None,
     ) -> Any:
         flags = script.flags
-        if ro and script.shebang and b"no-writes" not in flags:
-            raise ErrorReply(ERR_RO_WRITE_FLAG)
+        if script.shebang and b"no-writes" not in flags:
+            _check_may_write(self.server, ro)
         oom = self._over_maxmemory()
         if oom and script.shebang:
             _refuse_oom(flags)
@@ -318,8 +318,8 @@ class ScriptingState:
         if function is None:
             raise ErrorReply(b"ERR Function not found")
         no_writes = b"no-writes" in function.flags
-        if ro and not no_writes:
-            raise ErrorReply(ERR_RO_WRITE_FLAG)
+        if not no_writes:
+            _check_may_write(self.server, ro)
         oom = self._over_maxmemory()
         if oom:
             _refuse_oom(function.flags)
@@ -329,6 +329,19 @@ class ScriptingState:
         if argv is not None:
             ctx.argv = argv
         return engine.run(ctx, function.callback, keys, args)
+
+
+def _check_may_write(server: Server, ro: bool) -> None:
+    """A script or function that may write (it declares flags, without no-writes) is refused
+    before it starts without enough good replicas, or by an *_RO command."""
+    from pyvalkey.scripting.engine import not_enough_good_replicas
+
+    # Valkey refuses such a script for its write flag before the command runs, so this comes
+    # before the *_RO check.
+    if not_enough_good_replicas(server):
+        raise ErrorReply(b"NOREPLICAS Not enough good replicas to write.")
+    if ro:
+        raise ErrorReply(ERR_RO_WRITE_FLAG)
 
 
 def _refuse_oom(flags: Any) -> None:
