@@ -254,6 +254,7 @@ class Engine:
             server._next_client_id = next_id
             client.id = 0
             client.kind = "lua"
+            client.flags.add("script")  # commands that behave differently for scripts (SORT)
             client.deny_blocking = True
             client.addr = ""
             self._script_client = client
