@@ -452,3 +452,38 @@ def test_replica_serves_loading_then_data(servers: Callable[..., ServerProcess])
     assert replica("DBSIZE") == b":20000\r\n"
     assert seen <= {b":0\r\n", b":20000\r\n", b"-LOADING"}
     assert digest(replica) == digest(primary)
+
+
+@pytest.mark.parametrize("user", [None, "repl"])
+def test_primaryauth_and_disk_based_transfer(servers: Callable[..., ServerProcess], user: str | None) -> None:
+    """A primary with a password (and an ACL user), sending its snapshot as ``$<len>`` from
+    disk rather than the diskless EOF form; our own requirepass does not stop its commands."""
+    primary_server = servers("oracle", "--requirepass", "secret", "--repl-diskless-sync", "no")
+    primary = connect(primary_server)
+    assert primary("AUTH", "secret") == b"+OK\r\n"
+    if user:
+        primary("ACL", "SETUSER", user, "on", ">userpass", "+@all", "~*", "&*")
+    fill(primary)
+    replica_server = servers("pyvalkey", "--requirepass", "mine")
+    replica = connect(replica_server)
+    replica("AUTH", "mine")
+    replica("CONFIG", "SET", "masterauth", "userpass" if user else "secret")
+    if user:
+        replica("CONFIG", "SET", "masteruser", user)
+    replica("REPLICAOF", "127.0.0.1", primary_server.port)
+    wait_for(lambda: linked(replica), what="authenticated link")
+    live_writes(primary)
+    wait_for(lambda: in_sync(primary, replica))
+    assert digest(replica) == digest(primary)
+
+
+def test_wrong_primaryauth_keeps_retrying(servers: Callable[..., ServerProcess]) -> None:
+    primary_server = servers("oracle", "--requirepass", "secret")
+    replica = connect(servers("pyvalkey"))
+    replica("CONFIG", "SET", "masterauth", "wrong")
+    replica("REPLICAOF", "127.0.0.1", primary_server.port)
+    time.sleep(1.5)
+    assert field(replica, "master_link_status") == "down"
+    assert replica("ROLE").split(b"\r\n")[7] in (b"connect", b"connecting", b"handshake")
+    replica("CONFIG", "SET", "masterauth", "secret")
+    wait_for(lambda: linked(replica), what="link after fixing the password")
