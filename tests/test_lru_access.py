@@ -1,0 +1,189 @@
+"""Last-access clocks kept as runs (storage/database.py): every key's clock must be exactly what
+an explicit key -> clock map would hold, through any mix of writes, reads, removals, renames,
+flushes and SWAPDB, and the memory saving must hold for keys written once.
+
+The model is the previous representation (an explicit dict updated on every touch); the server
+side is checked against Valkey with the ``diff`` fixture where the values are deterministic.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from pyvalkey.clock import Clock
+from pyvalkey.storage.database import Database, Keyspace
+
+
+def _implied(db: Database) -> dict[bytes, int]:
+    """Every key's clock as the database holds it, without converting it (test-side derivation)."""
+    out: dict[bytes, int] = {}
+    clock = None
+    for key in db.data:
+        start = db.runs.get(key)
+        if start is not None:
+            clock = start
+        explicit = dict.get(db.access, key)
+        if explicit is not None:
+            out[key] = explicit
+        elif clock is not None:
+            out[key] = clock
+    return out
+
+
+def _check_invariants(db: Database) -> None:
+    assert all(key in db.data for key in db.runs)
+    assert all(key in db.data for key in dict.keys(db.access))
+    if not db.implicit_access:
+        assert not db.runs and db.run_clock == -1
+
+
+def _run_random(seed: int, steps: int, keys: int, readers: bool = True) -> None:
+    """Random operations checked against the model; ``readers`` False leaves out the operations
+    that read clocks (and so convert the database)."""
+    rng = random.Random(seed)
+    ks = Keyspace(Clock(), databases=2)
+    db = ks.dbs[0]
+    model: dict[bytes, int] = {}
+    names = [b"k%d" % i for i in range(keys)]
+    for step in range(steps):
+        if rng.random() < 0.15:
+            ks.lru_clock += rng.choice((1, 1, 2, 100))
+        clock = ks.lru_clock
+        op = rng.random()
+        key = rng.choice(names)
+        if op < 0.35:
+            db.set(key, b"v")
+            model[key] = clock
+        elif op < 0.45:
+            if key not in db.data:
+                db.add(key, b"v")
+                model[key] = clock
+        elif op < 0.6:
+            if db.lookup_read(key) is not None:
+                model[key] = clock
+        elif op < 0.8:
+            db.delete(key)
+            model.pop(key, None)
+        elif op < 0.85 and readers:
+            # RENAME's moves, as commands/keys.py does them
+            target = rng.choice(names)
+            value = db.lookup_write(key)
+            if value is not None:
+                model[key] = clock  # lookup_write touches
+            if value is not None and target != key:
+                if target in db.data:
+                    db.remove(target)
+                    model.pop(target, None)
+                access = db.access.get(key)
+                db.remove(key)
+                db.add(target, value)
+                if access is not None:
+                    db.access[target] = access
+                del model[key]
+                model[target] = access if access is not None else clock
+        elif op < 0.86 and readers:
+            assert db.access.get(key) == model.get(key)
+        elif op < 0.87 and (readers or keys < 50):
+            db.clear()
+            model.clear()
+        elif op < 0.88:
+            ks.dbs[0].swap_contents(ks.dbs[1])
+            ks.dbs[0].swap_contents(ks.dbs[1])
+        if step % 50 == 0:
+            _check_invariants(db)
+            assert _implied(db) == model, (seed, step)
+    _check_invariants(db)
+    assert _implied(db) == model
+    if readers:
+        for key in names:
+            assert db.access.get(key) == model.get(key)
+        assert _implied(db) == model
+
+
+def test_runs_match_an_explicit_map_small_keyspace() -> None:
+    for seed in range(30):
+        _run_random(seed, 600, 8)
+
+
+def test_runs_match_an_explicit_map_without_readers(monkeypatch: Any) -> None:
+    # Only writes, reads of values and removals: with fewer keys than the neighbour budget the
+    # database never converts; with more, removing a run start deep inside does, and stays exact.
+    conversions = []
+    original = Database.materialize_access
+
+    def counting(self: Database) -> None:
+        conversions.append(1)
+        original(self)
+
+    monkeypatch.setattr(Database, "materialize_access", counting)
+    for seed in range(20):
+        _run_random(500 + seed, 1500, 12, readers=False)
+    assert not conversions
+    for seed in range(3):
+        _run_random(700 + seed, 3000, 300, readers=False)
+    assert conversions
+
+
+def test_runs_match_an_explicit_map_large_keyspace() -> None:
+    # More keys than the neighbour budget, so run starts deep in the dict force a conversion.
+    for seed in range(4):
+        _run_random(1000 + seed, 4000, 400)
+
+
+def test_new_keys_cost_no_access_entry() -> None:
+    ks = Keyspace(Clock())
+    db = ks.dbs[0]
+    for second in range(5):
+        ks.lru_clock = 1000 + second
+        for i in range(100):
+            db.set(b"key:%d:%d" % (second, i), b"value")
+    assert len(dict.keys(db.access)) == 0
+    assert len(db.runs) == 5
+    assert db.access.get(b"key:3:50") == 1003
+    assert db.access.get(b"missing") is None
+    # The first clock asked for converted the database to explicit entries.
+    assert not db.implicit_access and len(dict.keys(db.access)) == 500
+
+
+def test_removing_run_starts_near_either_end() -> None:
+    ks = Keyspace(Clock())
+    db = ks.dbs[0]
+    for second in range(3):
+        ks.lru_clock = 10 + second
+        for i in range(3):
+            db.set(b"%d-%d" % (second, i), b"v")
+    db.delete(b"0-0")  # the oldest key starts the first run: 0-1 takes over
+    db.delete(b"2-0")  # the newest run's start: 2-1 takes over
+    assert db.implicit_access
+    assert _implied(db) == {b"0-1": 10, b"0-2": 10, b"1-0": 11, b"1-1": 11, b"1-2": 11, b"2-1": 12, b"2-2": 12}
+    db.delete(b"2-2")
+    db.delete(b"2-1")  # last key and a run start: the next new key must start a run
+    db.set(b"new", b"v")
+    assert _implied(db)[b"new"] == 12 and db.runs[b"new"] == 12
+
+
+def test_touch_all_after_a_load() -> None:
+    ks = Keyspace(Clock())
+    db = ks.dbs[0]
+    for i in range(10):
+        db.data[b"k%d" % i] = b"v"  # as the RDB loader inserts
+    db.touch_all(77)
+    ks.lru_clock = 78
+    db.set(b"later", b"v")
+    implied = _implied(db)
+    assert all(implied[b"k%d" % i] == 77 for i in range(10)) and implied[b"later"] == 78
+
+
+def test_object_idletime_and_debug_object(diff: Any) -> None:
+    # Fresh keys read as idle 0 on both servers; DEBUG OBJECT's lru_seconds_idle too.
+    diff("FLUSHALL")
+    for i in range(20):
+        diff("SET", f"k{i}", "v")
+    diff("OBJECT", "IDLETIME", "k5")
+    diff("OBJECT", "IDLETIME", "k19")
+    diff("DEL", "k0")
+    diff("RENAME", "k1", "k1b")
+    diff("OBJECT", "IDLETIME", "k1b")
+    diff("OBJECT", "IDLETIME", "nokey")
+    diff("FLUSHALL")
