@@ -334,6 +334,7 @@ def test_readonly_and_masterdown(stale_pair: tuple[RawClient, RawClient]) -> Non
 
 def test_replicaof_replies_and_errors(stale_pair: tuple[RawClient, RawClient]) -> None:
     same(stale_pair, "REPLICAOF", "127.0.0.1", "1")  # +OK Already connected to specified master
+    same(stale_pair, "CONFIG", "GET", "replicaof")
     same(stale_pair, "SLAVEOF", "127.0.0.1", "1")
     same(stale_pair, "REPLICAOF", "127.0.0.1", "abc")
     same(stale_pair, "REPLICAOF", "127.0.0.1", "-1")
@@ -347,8 +348,10 @@ def test_replicaof_replies_and_errors(stale_pair: tuple[RawClient, RawClient]) -
     time.sleep(1.2)  # a bad host name just retries every second
     same(stale_pair, "ROLE")
     same(stale_pair, "PING")
+    same(stale_pair, "CONFIG", "GET", "slaveof")
     same(stale_pair, "SLAVEOF", "NO", "ONE")
     same(stale_pair, "SLAVEOF", "NO", "ONE")
+    same(stale_pair, "CONFIG", "GET", "replicaof")
     same(stale_pair, "SET", "k", "writable again")
 
 
@@ -387,6 +390,10 @@ def test_info_and_role_as_stale_replica(stale_pair: tuple[RawClient, RawClient])
             "repl_backlog_histlen", "repl_backlog_active"}
     assert [f for f in ours if f[0] not in skip] == [f for f in theirs if f[0] not in skip]
     same(stale_pair, "ROLE")
+    for client in stale_pair:
+        client("HELLO", "3")
+    same(stale_pair, "ROLE")
+    same(stale_pair, "WAIT", "0", "0")
 
 
 def test_info_and_role_as_connected_replica(servers: Callable[..., ServerProcess]) -> None:

@@ -149,6 +149,7 @@ class ReplicaLink:
         self._disconnect_blocked()
         self.primary_host = host
         self.primary_port = port
+        server.config.replicaof = (host, port)  # CONFIG GET / REWRITE show the current primary
         if was_primary:
             # Our own history is what a promoted replica of ours may continue from.
             self.cached = (manager.replid, manager.offset)
@@ -188,6 +189,7 @@ class ReplicaLink:
         server = self.server
         manager = primary(server)
         self.primary_host = None
+        server.config.replicaof = None
         self.drop_connection(reconnect=False)
         self.cached = None
         self.state = NONE
