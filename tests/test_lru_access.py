@@ -136,14 +136,17 @@ def test_new_keys_cost_no_access_entry() -> None:
     db = ks.dbs[0]
     for second in range(5):
         ks.lru_clock = 1000 + second
-        for i in range(100):
+        for i in range(40):
             db.set(b"key:%d:%d" % (second, i), b"value")
     assert len(dict.keys(db.access)) == 0
     assert len(db.runs) == 5
-    assert db.access.get(b"key:3:50") == 1003
+    assert db.access.get(b"key:4:30") == 1004  # near the end: from its run
+    assert db.access.get(b"key:0:10") == 1000  # near the start: from its run
     assert db.access.get(b"missing") is None
-    # The first clock asked for converted the database to explicit entries.
-    assert not db.implicit_access and len(dict.keys(db.access)) == 500
+    assert db.implicit_access and len(dict.keys(db.access)) == 0
+    assert db.access.get(b"key:2:20") == 1002
+    # A clock deep inside was asked for: the database converted to explicit entries.
+    assert not db.implicit_access and len(dict.keys(db.access)) == 200
 
 
 def test_removing_run_starts_near_either_end() -> None:

@@ -477,8 +477,7 @@ class AofState:
 
         lru = keyspace.lru_clock
         for db in keyspace.dbs:
-            for key in db.data:
-                db.access[key] = lru
+            db.touch_all(lru)  # every key accessed now, at no cost per key
         _track_field_ttls(server)  # hashes with field TTLs join active field expiry
         self.current_size = total
         self.base_size = total

@@ -348,8 +348,7 @@ class RdbState:
         keyspace = server.keyspace
         lru = keyspace.lru_clock
         for db in keyspace.dbs:
-            for key in db.data:
-                db.access[key] = lru
+            db.touch_all(lru)  # every key accessed now, at no cost per key
         _track_field_ttls(server)
         self.keys_loaded = result.keys
         self.keys_expired = result.expired
