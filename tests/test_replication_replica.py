@@ -494,3 +494,125 @@ def test_wrong_primaryauth_keeps_retrying(servers: Callable[..., ServerProcess])
     assert replica("ROLE").split(b"\r\n")[7] in (b"connect", b"connecting", b"handshake")
     replica("CONFIG", "SET", "masterauth", "secret")
     wait_for(lambda: linked(replica), what="link after fixing the password")
+
+
+# -- a scripted primary: the exact handshake, ACK offsets and an interrupted transaction -------
+
+
+class FakePrimary:
+    """A listening socket that plays the primary's side by hand (one connection at a time)."""
+
+    def __init__(self) -> None:
+        import socket
+
+        import hiredis
+
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(10)
+        self.port = self.listener.getsockname()[1]
+        self.sock: socket.socket | None = None
+        self.reader = hiredis.Reader()
+
+    def accept(self) -> None:
+        import hiredis
+
+        self.sock, _ = self.listener.accept()
+        self.sock.settimeout(10)
+        self.reader = hiredis.Reader()
+
+    def command(self) -> list[bytes]:
+        assert self.sock is not None
+        while True:
+            item = self.reader.gets()
+            if item is not False:
+                return list(item)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("replica closed the link")
+            self.reader.feed(chunk)
+
+    def send(self, data: bytes) -> None:
+        assert self.sock is not None
+        self.sock.sendall(data)
+
+    def handshake(self) -> list[list[bytes]]:
+        seen = [self.command()]
+        self.send(b"+PONG\r\n")
+        while True:
+            argv = self.command()
+            seen.append(argv)
+            if argv[0].upper() == b"PSYNC":
+                return seen
+            self.send(b"+OK\r\n")
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.listener.close()
+
+
+def _resp(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+
+def test_handshake_acks_and_interrupted_transaction(servers: Callable[..., ServerProcess]) -> None:
+    from pyvalkey.persistence.rdb import dump_file_bytes
+
+    fake = FakePrimary()
+    try:
+        replica_server = servers("pyvalkey")
+        replica = connect(replica_server)
+        own_replid = field(replica, "master_replid").encode()
+        replica("REPLICAOF", "127.0.0.1", fake.port)
+        fake.accept()
+        seen = fake.handshake()
+        port = str(replica_server.port).encode()
+        assert seen[0] == [b"PING"]
+        assert seen[1:] == [
+            [b"REPLCONF", b"listening-port", port],
+            [b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"],
+            [b"REPLCONF", b"version", b"9.1.2"],
+            [b"PSYNC", own_replid, b"1"],  # a former primary offers its own history
+        ]
+        replid = b"a" * 40
+        mark = b"m" * 40
+        fake.send(b"+FULLRESYNC %s 100\r\n\n\n$EOF:%s\r\n" % (replid, mark) + dump_file_bytes([]) + mark)
+        assert fake.command() == [b"REPLCONF", b"ACK", b"100"]  # online at once (diskless)
+        applied = _resp(b"SET", b"k", b"v")
+        getack = _resp(b"REPLCONF", b"GETACK", b"*")
+        fake.send(applied + getack)
+        # The ACK counts what was applied before the GETACK itself.
+        assert fake.command() == [b"REPLCONF", b"ACK", b"%d" % (100 + len(applied))]
+        offset = 100 + len(applied) + len(getack)
+        # A transaction cut by the link: nothing of it counts as applied.
+        fake.send(_resp(b"MULTI") + _resp(b"SET", b"k2", b"v2"))
+        wait_for(lambda: field(replica, "slave_read_repl_offset") != str(offset))
+        assert field(replica, "slave_repl_offset") == str(offset)
+        fake.sock.close()  # type: ignore[union-attr]
+        fake.accept()
+        seen = fake.handshake()
+        assert seen[-1] == [b"PSYNC", replid, b"%d" % (offset + 1)]
+        fake.send(b"+CONTINUE\r\n")
+        fake.send(_resp(b"MULTI") + _resp(b"SET", b"k2", b"v2") + _resp(b"EXEC") + getack)
+        transaction = len(_resp(b"MULTI") + _resp(b"SET", b"k2", b"v2") + _resp(b"EXEC"))
+        while True:  # the first ACK may be the one sent on reconnecting
+            ack = fake.command()
+            if ack == [b"REPLCONF", b"ACK", b"%d" % (offset + transaction)]:
+                break
+            assert ack == [b"REPLCONF", b"ACK", b"%d" % offset]
+        assert replica("MGET", "k", "k2") == b"*2\r\n$1\r\nv\r\n$2\r\nv2\r\n"
+        assert field(replica, "master_replid") == replid.decode()
+        # A CONTINUE with a new ID: the old one becomes replid2, valid to the next byte.
+        fake.sock.close()  # type: ignore[union-attr]
+        fake.accept()
+        seen = fake.handshake()
+        new_offset = offset + transaction + len(getack)
+        assert seen[-1] == [b"PSYNC", replid, b"%d" % (new_offset + 1)]
+        fake.send(b"+CONTINUE %s\r\n" % (b"b" * 40))
+        wait_for(lambda: linked(replica))
+        fields = dict(info(replica))
+        assert fields["master_replid"] == "b" * 40
+        assert fields["master_replid2"] == replid.decode()
+        assert fields["second_repl_offset"] == str(new_offset + 1)
+    finally:
+        fake.close()

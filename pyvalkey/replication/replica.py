@@ -137,6 +137,7 @@ class ReplicaLink:
         self.eof_mark = b""
         self.payload = bytearray()
         self.applying = False
+        self.queued = 0  # bytes at the buffer's front run inside a still open MULTI
         server.cron_jobs.append(self._cron)
 
     # -- role changes (REPLICAOF) --------------------------------------------------------------
@@ -264,6 +265,7 @@ class ReplicaLink:
             self._end_loading_guard()
         self.payload = bytearray()
         self.buf = bytearray()
+        self.queued = 0
         self.expected = []
         if self.primary_host is not None:
             self.state = CONNECT
@@ -540,6 +542,7 @@ class ReplicaLink:
         client.set_authenticated(True)
         client.select(stream_db)
         self.client = client
+        self.queued = 0
         self.state = CONNECTED
         self.down_since = 0
         self.send_ack()  # puts us online at a primary that waits for it (diskless sync)
@@ -548,7 +551,12 @@ class ReplicaLink:
 
     def apply_buffered(self) -> None:
         """Run every complete command of the buffer as the primary's client; advance the
-        offset by each command's bytes and pass those bytes on to our own replicas."""
+        offset by each command's bytes and pass those bytes on to our own replicas.
+
+        Inside a transaction nothing counts as applied until EXEC (Valkey's reploff does not
+        move while the primary client is in MULTI): the queued commands' bytes stay at the
+        front of the buffer (``self.queued`` of them, already parsed), so a link lost in the
+        middle of a transaction resumes from before its MULTI."""
         client = self.client
         if client is None or self.applying or client.blocked is not None:
             return
@@ -556,7 +564,8 @@ class ReplicaLink:
         buf = self.buf
         execute = self.server.execute
         keyspace = self.server.keyspace
-        pos = 0
+        pos = self.queued
+        applied = 0
         # While the primary's commands run, a key past its deadline is expired as on a primary
         # (its DEL or UNLINK, which usually follows, must not leave it behind). Valkey instead
         # treats such keys as live for the primary client; the two agree unless the clocks differ.
@@ -570,8 +579,10 @@ class ReplicaLink:
                 if argv:
                     execute(client, argv)
                     client.out.clear()
-                self.reploff += end - pos
                 pos = end
+                if client.multi is None:
+                    self.reploff += pos - applied
+                    applied = pos
         except ValueError as exc:
             log.warning("Protocol error from PRIMARY: %s", exc)
             self.applying = False
@@ -580,11 +591,13 @@ class ReplicaLink:
         finally:
             keyspace.is_replica = self.primary_host is not None
         self.applying = False
-        if pos:
-            applied = bytes(buf[:pos])
-            del buf[:pos]
-            if self.client is client:
-                primary(self.server).proxy(applied)
+        if self.client is not client:
+            return
+        self.queued = pos - applied
+        if applied:
+            data = bytes(buf[:applied])
+            del buf[:applied]
+            primary(self.server).proxy(data)
 
     def send_ack(self) -> None:
         if self.client is None:
