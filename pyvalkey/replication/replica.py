@@ -291,8 +291,10 @@ class ReplicaLink:
         if state == CONNECTED or state == LOADING:
             self.read_reploff += len(data)
             self.buf += data
-            if state == CONNECTED:
-                self.client.last_interaction_ms = self.server.clock.ms()  # type: ignore[union-attr]
+            client = self.client
+            if state == CONNECTED and client is not None:
+                client.last_interaction_ms = self.server.clock.ms()
+                client.total_net_in += len(data)
                 self.apply_buffered()
             return
         self.buf += data
@@ -534,8 +536,19 @@ class ReplicaLink:
 
     def _become_connected(self, stream_db: int = 0) -> None:
         server = self.server
-        host = self.primary_host or ""
-        client = server.new_client(_PrimaryTransport(self), f"{host}:{self.primary_port}", "")
+        addr, laddr, fd = f"{self.primary_host}:{self.primary_port}", "", -1
+        transport = self.transport
+        if transport is not None:
+            peer = transport.get_extra_info("peername")
+            local = transport.get_extra_info("sockname")
+            if isinstance(peer, tuple):
+                addr = f"{peer[0]}:{peer[1]}"
+            if isinstance(local, tuple):
+                laddr = f"{local[0]}:{local[1]}"
+            sock = transport.get_extra_info("socket")
+            fd = sock.fileno() if sock is not None else -1
+        client = server.new_client(_PrimaryTransport(self), addr, laddr)
+        client.fd = fd
         server.stats.connections_received -= 1  # Valkey does not count its primary's link
         client.kind = "master"
         client.flags.add("master")
