@@ -15,7 +15,6 @@ hooks are written here.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable
@@ -683,10 +682,53 @@ def _nonempty(value: Any, message: str) -> None:
         raise ConfigError(message)
 
 
+_DEFAULTS_JSON = os.path.join(os.path.dirname(__file__), "config_defaults.json")
+_DEFAULTS_MODULE = os.path.join(os.path.dirname(__file__), "_config_defaults.py")
+
+
+def _defaults_crc() -> int:
+    import zlib
+
+    with open(_DEFAULTS_JSON, "rb") as handle:
+        return zlib.crc32(handle.read())
+
+
+def _defaults_table() -> dict[str, dict[str, Any]]:
+    """config_defaults.json, read at start-up from ``_config_defaults`` (a generated copy that pip
+    compiles to bytecode, so no json import or parse) when it was made from the same JSON."""
+    try:
+        from pyvalkey import _config_defaults
+    except ImportError:
+        _config_defaults = None  # type: ignore[assignment]
+    if _config_defaults is not None and _config_defaults.SOURCE_CRC == _defaults_crc():
+        return _config_defaults.TABLE  # type: ignore[no-any-return]
+    import json
+
+    with open(_DEFAULTS_JSON) as handle:
+        return json.load(handle)  # type: ignore[no-any-return]
+
+
+def write_defaults_module(path: str = _DEFAULTS_MODULE) -> None:
+    """Regenerate ``_config_defaults.py`` from config_defaults.json (after tools/gen_config_data.py):
+    ``python -c "from pyvalkey.config import write_defaults_module; write_defaults_module()"``."""
+    import json
+
+    with open(_DEFAULTS_JSON) as handle:
+        table = json.load(handle)
+    lines = [
+        '"""Generated from config_defaults.json by config.write_defaults_module(): do not edit."""',
+        "",
+        f"SOURCE_CRC = {_defaults_crc()}",
+        "TABLE = {",
+    ]
+    lines.extend(f"    {name!r}: {entry!r}," for name, entry in table.items())
+    lines.append("}")
+    with open(path, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
 def _load_table() -> None:
-    path = os.path.join(os.path.dirname(__file__), "config_defaults.json")
-    with open(path) as handle:
-        table: dict[str, dict[str, Any]] = json.load(handle)
+    table = _defaults_table()
     aliases: dict[str, list[str]] = {}
     for name, entry in table.items():
         target = entry.get("alias_of")

@@ -27,3 +27,31 @@ def test_registered_commands_match_full_metadata() -> None:
             assert getattr(cmd, attr) == getattr(full, attr), (cmd.fullname, attr)
         assert cmd.info_raw == full.info_raw
         assert cmd.docs_raw == full.docs_raw
+
+
+def test_generated_config_defaults_are_current() -> None:
+    import json
+
+    from pyvalkey import _config_defaults, config
+
+    assert _config_defaults.SOURCE_CRC == config._defaults_crc()
+    with open(config._DEFAULTS_JSON) as handle:
+        assert json.load(handle) == _config_defaults.TABLE
+    assert config._defaults_table() is _config_defaults.TABLE
+
+
+def test_server_import_leaves_heavy_modules_alone() -> None:
+    # Modules only some commands need stay unimported until then (each cost a few ms of every
+    # start). Others are imported by modules owned elsewhere (see docs/performance.md).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pyvalkey.cli, pyvalkey.server, pyvalkey.commands, pyvalkey.net.listeners\n"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+                 .stdout.split())
+    assert "pyvalkey.commands" in loaded
+    for name in ("platform", "decimal"):
+        assert name not in loaded, name
