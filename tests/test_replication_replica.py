@@ -344,6 +344,8 @@ def test_replicaof_replies_and_errors(stale_pair: tuple[RawClient, RawClient]) -
     same(stale_pair, "WAIT", "0", "0")
     same(stale_pair, "WAITAOF", "0", "0", "0")
     same(stale_pair, "ROLE")
+    same(stale_pair, "PSYNC", "?", "-1")  # -NOMASTERLINK: nothing to give a sub-replica yet
+    same(stale_pair, "SYNC")
     same(stale_pair, "REPLICAOF", "localhsot", "0")
     time.sleep(1.2)  # a bad host name just retries every second
     same(stale_pair, "ROLE")

@@ -387,7 +387,8 @@ class ReplicaLink:
             return
         if line.startswith(b"+CONTINUE"):
             parts = line.split()
-            assert self.cached is not None
+            if self.cached is None:
+                raise ValueError("+CONTINUE without a history to continue")
             _replid, offset = self.cached
             if len(parts) > 1 and parts[1].decode() != manager.replid:
                 manager.adopt_replid(parts[1].decode())
