@@ -140,12 +140,21 @@ def test_oracle_primary_to_pyvalkey_replica(servers: Callable[..., ServerProcess
     wait_for(lambda: f"offset={field(primary, 'master_repl_offset')}," in field(primary, "slave0"))
     assert field(primary, "slave0").startswith(f"ip=127.0.0.1,port={replica_server.port},state=online,")
 
-    # A logically expired key reads as missing on the replica until the primary's DEL arrives.
-    time.sleep(0.3)
-    assert replica("GET", "short") == b"$-1\r\n"
-    primary("GET", "short")  # the primary expires it and streams the deletion
+    # A logically expired key reads as missing on the replica but stays until the primary's
+    # DEL arrives: a replica expires nothing itself.
+    primary("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    primary("SET", "short2", "v", "PX", "100")
     wait_for(lambda: in_sync(primary, replica))
+    time.sleep(0.3)
+    assert replica("GET", "short2") == b"$-1\r\n"
+    assert replica("EXISTS", "short2") == b":0\r\n"
+    time.sleep(0.2)  # a few of the replica's cron cycles
+    size = int(replica("DBSIZE")[1:-2])
     assert replica("DBSIZE") == primary("DBSIZE")
+    primary("GET", "short2")  # the primary expires it and streams the deletion
+    wait_for(lambda: in_sync(primary, replica))
+    assert replica("DBSIZE") == primary("DBSIZE") == b":%d\r\n" % (size - 1)
+    primary("DEBUG", "SET-ACTIVE-EXPIRE", "1")
 
     # The primary's pseudo-client is listed as the master (flag M).
     assert b"flags=M" in replica("CLIENT", "LIST", "TYPE", "master")

@@ -138,7 +138,9 @@ class ReplicaLink:
         self.payload = bytearray()
         self.applying = False
         self.queued = 0  # bytes at the buffer's front run inside a still open MULTI
+        self.shutting_down = False
         server.cron_jobs.append(self._cron)
+        server.shutdown_hooks.append(self._on_shutdown)
 
     # -- role changes (REPLICAOF) --------------------------------------------------------------
 
@@ -208,9 +210,13 @@ class ReplicaLink:
 
     # -- connection ----------------------------------------------------------------------------
 
+    def _on_shutdown(self) -> None:
+        self.shutting_down = True
+        self.drop_connection(reconnect=False)
+
     def start_connect(self) -> None:
         loop = self.server.loop
-        if loop is None or self.primary_host is None:
+        if loop is None or self.primary_host is None or self.shutting_down:
             return
         self.generation += 1
         self.state = CONNECTING
