@@ -94,6 +94,7 @@ class Tracking:
         self.listening = False
         self.limit_rounds = 0
         self.broadcast_scheduled = False
+        self.broadcast_by: Client | None = None  # whose command scheduled the broadcast
         self.clear_scheduled = False
         self.slot = PreCheckSlot(server, self._before_command)
         self.pubsub = pubsub_state(server)
@@ -311,10 +312,12 @@ class Tracking:
         loop = self.server.loop
         if loop is not None and not loop.is_closed():
             self.broadcast_scheduled = True
+            self.broadcast_by = self.current
             loop.call_soon(self.broadcast)
 
     def broadcast(self) -> None:
         self.broadcast_scheduled = False
+        self.broadcast_by = None
         for _, entry in sorted(self.prefixes.items()):  # Valkey walks prefixes in byte order
             if not entry.keys:
                 continue
@@ -329,10 +332,19 @@ class Tracking:
                 else:
                     self._send(client, common)
             entry.keys = {}
+        # Into the clients' outputs at once (broadcasts run between commands), so that a reply
+        # to a command read after this point cannot overtake them.
+        if self.pubsub.pending:
+            self.pubsub.flush_pending(None)
 
     # -- per command and cron ------------------------------------------------------------------
 
     def _before_command(self, client: Client, cmd: Command, argv: list[bytes]) -> Any:
+        if self.broadcast_scheduled and client is not self.broadcast_by:
+            # Valkey broadcasts once the writer's batch of commands is done, before it serves
+            # the next client; commands of two clients read in the same loop round must not
+            # let the second one's reply overtake the broadcast.
+            self.broadcast()
         self.current = client
         if not self.clear_scheduled:
             loop = self.server.loop

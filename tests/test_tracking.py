@@ -379,3 +379,42 @@ def test_bcast_noloop_hears_expiry_of_own_key(pyvalkey_server: ServerProcess, or
             r.close()
             rd.close()
     assert got[0] == got[1] == b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$8\r\nmykey{t}\r\n"
+
+
+def test_switch_to_bcast_broadcast_precedes_next_reply(twins: list[Twin]) -> None:
+    """Keys read before switching to BCAST get no message of their own; the broadcast for a
+    write by another client reaches the client before the reply to its next command, even when
+    both commands arrive together."""
+    a, b = twins[0], twins[1]
+    _hello(a, 3)
+    a("CLIENT", "TRACKING", "ON")
+    b("SET", "key1", "1")
+    a("GET", "key1")
+    a("CLIENT", "TRACKING", "OFF")
+    a("CLIENT", "TRACKING", "ON", "BCAST")
+    b("INCR", "key1")
+    a("PING")  # the broadcast came first: it is read as the reply
+    a.pushes()
+    # Both commands ready in the same loop round (they arrive while the server sleeps), the
+    # write first: Valkey sends the broadcast once the round is done, so its order depends on
+    # timing there; we send it before serving the next client, the order Valkey gives whenever
+    # it reads the write first, and the one its Tcl suite expects.
+    sleeper = twins[2].ours
+    writer, reader = b.ours, a.ours
+    sleeper.send(encode_command("DEBUG", "SLEEP", "0.2"))
+    time.sleep(0.05)
+    writer.send(encode_command("INCR", "key1"))
+    time.sleep(0.02)
+    reader.send(encode_command("PING"))
+    first, second = reader.read_reply(), reader.read_reply()
+    assert (first, second) == (b">2\r\n$10\r\ninvalidate\r\n*1\r\n$4\r\nkey1\r\n", b"+PONG\r\n")
+    assert writer.read_reply() == b":3\r\n"
+    assert sleeper.read_reply() == b"+OK\r\n"
+    b.theirs("INCR", "key1")
+    _drain(a.theirs)
+    # pipelined writes of one client are broadcast together
+    for side in ("ours", "theirs"):
+        getattr(b, side).send(encode_command("SET", "k2", "1") + encode_command("SET", "k3", "1"))
+        assert getattr(b, side).read_reply() == b"+OK\r\n"
+        assert getattr(b, side).read_reply() == b"+OK\r\n"
+    a.pushes()
