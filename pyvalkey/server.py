@@ -264,6 +264,12 @@ class Server:
 
         start_replication(self)
 
+    def restart_listeners(self) -> None:
+        """CONFIG SET port/bind (see pyvalkey/listen_config.py); OSError when binding fails."""
+        from pyvalkey.listen_config import restart_tcp_listeners
+
+        restart_tcp_listeners(self)
+
     async def serve_forever(self) -> None:
         await self.start()
         assert self.shutdown_requested is not None
