@@ -32,17 +32,41 @@ from pyvalkey.commands.registry import COMMANDS, Command, command
 from pyvalkey.commands.server import SHUTDOWN_HOOKS, ShutdownOptions, debug_subcommand
 from pyvalkey.config import ConfigError
 from pyvalkey.errors import ErrorReply
-from pyvalkey.persistence import aof as aof_files
 from pyvalkey.persistence import child, rdb
-from pyvalkey.persistence.aof import AofFileError, Manifest
 from pyvalkey.propagation import Unit, encode_commands
 from pyvalkey.protocol.replies import OK, SimpleString
 
 if TYPE_CHECKING:
     from pyvalkey.client import Client
+    from pyvalkey.persistence.aof import Manifest
     from pyvalkey.server import Server
 
 log = logging.getLogger("pyvalkey")
+
+
+def _lazy_module(name: str) -> Any:
+    """``name`` imported on first attribute access (importlib's LazyLoader)."""
+    import importlib.util
+    import sys
+
+    existing = sys.modules.get(name)
+    if existing is not None:
+        return existing
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    parent, _, child_name = name.rpartition(".")
+    setattr(sys.modules[parent], child_name, module)
+    return module
+
+
+# The AOF file formats (and the dataclasses module under them) load when AOF is first used, not
+# at every start-up with appendonly no.
+aof_files = _lazy_module("pyvalkey.persistence.aof")
 
 OFF, ON, WAIT_REWRITE = 0, 1, 2
 
@@ -63,7 +87,7 @@ class AofState:
         self.status = OFF
         self.fd = -1
         self.selected_db = -1
-        self.manifest = Manifest()
+        self.manifest = aof_files.Manifest()
         self.child_pid = 0
         self.child_started = 0.0
         self.child_preamble = True
@@ -427,10 +451,10 @@ class AofState:
         """The manifest on disk; an old single-file AOF in ``dir`` becomes the base."""
         try:
             with open(self.manifest_path(), "rb") as handle:
-                return Manifest.parse(handle.read())
+                return aof_files.Manifest.parse(handle.read())
         except FileNotFoundError:
             pass
-        manifest = Manifest()
+        manifest = aof_files.Manifest()
         if os.path.isfile(self.filename):
             # Valkey < 7 kept one file in ``dir``: move it into the directory as the base.
             self.ensure_dir()
@@ -464,7 +488,7 @@ class AofState:
             for position, info in enumerate(files):
                 path = self.path(info.name)
                 if not os.path.isfile(path):
-                    raise AofFileError(f"The AOF file {info.name} doesn't exist")
+                    raise aof_files.AofFileError(f"The AOF file {info.name} doesn't exist")
                 last = position == len(files) - 1
                 self._load_file(client, path, info.name, last)
                 total += os.path.getsize(path)
@@ -495,8 +519,10 @@ class AofState:
             if type(cmd) is not Command:
                 if COMMANDS.get(argv[0].lower()) is None:
                     shown = argv[0][:128].decode(errors="replace")
-                    raise AofFileError(f"Unknown command '{shown}' reading the append only file {name}")
-                raise AofFileError(f"Bad file format reading the append only file {name}")
+                    raise aof_files.AofFileError(
+                        f"Unknown command '{shown}' reading the append only file {name}"
+                    )
+                raise aof_files.AofFileError(f"Bad file format reading the append only file {name}")
             keyspace.now_ms = clock_ms()
             try:
                 cmd.handler(client, argv)  # type: ignore[misc]
@@ -517,18 +543,20 @@ class AofState:
         try:
             result = aof_files.replay(path, execute, load_rdb)
         except rdb.RdbError as exc:
-            raise AofFileError(f"Error reading the RDB base file {name}, AOF loading aborted: {exc}") from None
-        except AofFileError as exc:
+            raise aof_files.AofFileError(
+                f"Error reading the RDB base file {name}, AOF loading aborted: {exc}"
+            ) from None
+        except aof_files.AofFileError as exc:
             message = str(exc)
             if message.startswith("Bad file format"):
                 message = (f"Bad file format reading the append only file {name}: make a backup of your "
                            "AOF file, then use ./valkey-check-aof --fix <filename.manifest>")
-            raise AofFileError(message) from None
+            raise aof_files.AofFileError(message) from None
         if result.truncated_at >= 0:
             if not last:
-                raise AofFileError(f"Fatal error: the truncated file is not the last file ({name})")
+                raise aof_files.AofFileError(f"Fatal error: the truncated file is not the last file ({name})")
             if not server.config.aof_load_truncated:
-                raise AofFileError(
+                raise aof_files.AofFileError(
                     f"Unexpected end of file reading the append only file {name}. You can: 1) Make a backup "
                     "of your AOF file, then use ./valkey-check-aof --fix <filename.manifest>. 2) "
                     "Alternatively you can set the 'aof-load-truncated' configuration option to yes and "
@@ -600,7 +628,9 @@ def _restore_functions(server: Server, codes: list[bytes]) -> None:
     try:
         scripting(server).restore_libraries(codes, b"REPLACE")
     except ErrorReply as exc:
-        raise AofFileError(f"Failed loading functions from the AOF base: {exc.message.decode(errors='replace')}")
+        raise aof_files.AofFileError(
+            f"Failed loading functions from the AOF base: {exc.message.decode(errors='replace')}"
+        )
 
 
 def _loading_check(client: Client, cmd: Command, argv: list[bytes]) -> Any:
@@ -629,7 +659,7 @@ def on_server_start(server: Server) -> bool:
     try:
         loaded = current.load()
         current.open_on_start()
-    except (AofFileError, OSError, rdb.RdbError) as exc:
+    except (aof_files.AofFileError, OSError, rdb.RdbError) as exc:
         log.error("%s", exc)
         raise SystemExit(1) from None
     checks.remove(_loading_check)
@@ -737,7 +767,7 @@ def debug_loadaof(client: Client, argv: list[bytes]) -> Any:
         scripting.flush_functions()
     try:
         loaded = current.load()
-    except (AofFileError, OSError, rdb.RdbError) as exc:
+    except (aof_files.AofFileError, OSError, rdb.RdbError) as exc:
         log.warning("DEBUG LOADAOF failed: %s", exc)
         loaded = False
     if not loaded:
