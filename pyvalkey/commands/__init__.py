@@ -18,6 +18,7 @@ from pyvalkey.commands import (  # noqa: F401
     introspection,
     keys,
     lists,
+    migrate,
     persistence,
     replication,
     pubsub,
