@@ -80,6 +80,22 @@ def _redacted_positions(argv: list[bytes]) -> range | list[int]:
         for i in range(2, len(argv) - 2):
             if argv[i].lower() == b"auth":
                 return [i + 1, i + 2]
+    if name == b"migrate":
+        # MIGRATE ... [AUTH password | AUTH2 username password] [KEYS key ...]
+        positions = []
+        i = 6
+        while i < len(argv):
+            option = argv[i].lower()
+            if option == b"keys":
+                break
+            if option == b"auth" and i + 1 < len(argv):
+                positions.append(i + 1)
+                i += 1
+            elif option == b"auth2" and i + 2 < len(argv):
+                positions += [i + 1, i + 2]
+                i += 2
+            i += 1
+        return positions
     return []
 
 
