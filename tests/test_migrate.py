@@ -108,3 +108,26 @@ def test_migrate_propagates_as_del(pyvalkey_server, oracle_server, target):
         reader.close()
         client.close()
     assert_same_streams(*streams)
+
+
+def test_monitor_redacts_migrate_passwords(pyvalkey_server, oracle_server):
+    from test_monitor import _drain, _normalise
+
+    feeds = []
+    for server in (pyvalkey_server, oracle_server):
+        monitor, worker = RawClient(server.port), RawClient(server.port)
+        assert monitor("MONITOR") == b"+OK\r\n"
+        port = server.port
+        for args in (
+            ("MIGRATE", "127.0.0.1", port, "key", 9, 5000),
+            ("MIGRATE", "127.0.0.1", port, "key", 9, 5000, "AUTH", "user"),
+            ("MIGRATE", "127.0.0.1", port, "key", 9, 5000, "AUTH2", "user", "password"),
+            ("MIGRATE", "127.0.0.1", port, "", 9, 5000, "COPY", "AUTH", "pw", "KEYS", "auth", "x"),
+            ("MIGRATE", "127.0.0.1", port, "key", 9, 5000, "AUTH"),
+        ):
+            worker(*args)
+        feeds.append([line.replace(str(port).encode(), b"PORT") for line in _normalise(_drain(monitor))])
+        monitor.close()
+        worker.close()
+    assert feeds[0] == feeds[1]
+    assert len(feeds[0]) == 5
