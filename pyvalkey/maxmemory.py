@@ -129,7 +129,9 @@ class MemoryGuard:
         if wanted:
             self.refresh()
         if wanted and not self.active:
-            checks.append(self.check)
+            # Ahead of the MULTI queueing check: a denyoom command sent inside MULTI is refused
+            # (and dooms the EXEC), as Valkey checks memory before queueing.
+            checks.insert(0, self.check)
         elif not wanted and self.active:
             checks.remove(self.check)
             self.credit = 0
@@ -149,7 +151,7 @@ class MemoryGuard:
             for arg in argv:
                 spent += len(arg)
             self.credit = max(self.credit - spent, 0)
-        if self.used > self.server.config.maxmemory and not self.evict_if_needed():
+        if self.used > self.server.config.maxmemory and not self._evict_before_command():
             reject = _denyoom(client, cmd, argv)
             multi = client.multi
             if multi is not None and cmd.name == b"exec":
@@ -161,6 +163,17 @@ class MemoryGuard:
         return None
 
     # -- eviction ------------------------------------------------------------------------------
+
+    def _evict_before_command(self) -> bool:
+        fits = self.evict_if_needed()
+        # What the evictions announced (tracking invalidations, keyspace events) is delivered
+        # before the reply to the command about to run, as Valkey evicts before running it.
+        from pyvalkey.pubsub import pubsub_state
+
+        pubsub = pubsub_state(self.server)
+        if pubsub.pending:
+            pubsub.flush_pending(None)
+        return fits
 
     def evict_if_needed(self) -> bool:
         """Evict until under the limit; False if still over it (nothing, or nothing more, to
