@@ -130,6 +130,7 @@ class Transactions:
         self.slot = PreCheckSlot(server, self._pre_check)
         self._listening = False
         self._touching = False  # inside the keyspace's listener loop: do not detach now
+        self.suspended = False  # SWAPDB signals its keys itself (see ``swapped``)
         server.client_close_hooks.append(self._client_closed)
 
     # -- MULTI ---------------------------------------------------------------------------------
@@ -219,6 +220,8 @@ class Transactions:
             client.multi.clear_queue()
 
     def _key_changed(self, db: Database, key: bytes) -> None:
+        if self.suspended:
+            return
         entry = (db.index, key)
         clients = self.watchers.get(entry)
         if not clients:
@@ -246,6 +249,39 @@ class Transactions:
             self._mark_dirty(client)
             # Nothing more can happen to a dirty client: drop its watches early, as Valkey does.
             self.unwatch_all(client)
+
+    def swapped(self, first: Database, second: Database) -> None:
+        """After SWAPDB exchanged the contents of two databases: a watched key is touched if it
+        was present before or is present now, except that a stale key (past its deadline, not
+        yet removed) is no logical change: a missing key replaced by a stale one, a stale one
+        replaced by another stale one, or a key watched while stale that is now gone."""
+        for db, former in ((first, second), (second, first)):
+            # ``db`` holds what ``former`` had; ``former`` holds db's previous contents.
+            for entry, clients in list(self.watchers.items()):
+                index, key = entry
+                if index != db.index:
+                    continue
+                was_there = key in former.data
+                is_there = key in db.data
+                if not (was_there or is_there):
+                    continue
+                for client in list(clients):
+                    watched = client.watched_keys
+                    if watched is None or entry not in watched:
+                        continue
+                    if watched[entry]:
+                        if not is_there:
+                            watched[entry] = False
+                            continue
+                        if _is_expired(db, key):
+                            continue
+                    elif not was_there and _is_expired(db, key):
+                        watched[entry] = True
+                        continue
+                    self._mark_dirty(client)
+                    self.unwatch_all(client)
+        if not self.watchers:
+            self._listen(False)
 
     def _detach_later(self) -> None:
         """Stop listening once the keyspace has finished calling its listeners (removing one

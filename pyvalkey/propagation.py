@@ -20,15 +20,31 @@ this with one attribute check.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from pyvalkey.server import Server
     from pyvalkey.storage.database import Database
 
-__all__ = ["Propagator", "Sink", "encode_commands"]
+__all__ = ["Propagator", "ReplicationOnly", "Sink", "encode_commands"]
 
 Unit = list[tuple[int, list[bytes]]]  # (database index, argv) in order
+
+
+class ReplicationOnly(list):  # type: ignore[type-arg]
+    """An argv meant for replicas only, never for the AOF: PUBLISH and SPUBLISH, which Valkey
+    forwards so that a replica's subscribers get the message too, but does not persist."""
+
+
+def persistent_part(unit: Unit) -> Unit:
+    """What of ``unit`` the AOF keeps: no replication-only commands, and no MULTI/EXEC left
+    around nothing."""
+    kept = [entry for entry in unit if type(entry[1]) is not ReplicationOnly]
+    if len(kept) == len(unit):
+        return unit
+    if len(kept) == 2 and kept[0][1] == [b"MULTI"]:
+        return []
+    return kept
 
 
 class Sink(Protocol):
@@ -52,7 +68,7 @@ class Propagator:
         self.active = False
         self.unit: Unit = []
         self.calls = 0  # calls started, to tell a command that ran others (EXEC, EVAL)
-        self._rewritten: Optional[list[list[bytes]]] = None
+        self._rewritten: list[list[bytes]] | None = None
         server.keyspace.expire_listeners.append(self._key_expired)
 
     # -- sinks ---------------------------------------------------------------------------------

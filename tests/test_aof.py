@@ -345,6 +345,38 @@ def test_no_acknowledged_write_lost_on_kill(workdir: str) -> None:
         server.stop()
 
 
+def test_publish_is_not_persisted(workdir: str) -> None:
+    """PUBLISH is forwarded to replicas but never written to the AOF; a transaction holding a
+    PUBLISH keeps its other writes, and the oracle loads the result."""
+    server = start_pyvalkey("--dir", workdir, "--appendonly", "yes")
+    try:
+        client = RawClient(server.port)
+        client("PUBLISH", "ch", "m")
+        client("MULTI")
+        client("PUBLISH", "ch", "m2")
+        client("EXEC")
+        client("MULTI")
+        client("PUBLISH", "ch", "m3")
+        client("SET", "k", "v")
+        client("INCR", "n")
+        client("EXEC")
+        client.close()
+    finally:
+        _kill(server)
+    files = sorted(Path(workdir, "appendonlydir").glob("*.incr.aof"))
+    data = b"".join(path.read_bytes() for path in files)
+    assert b"PUBLISH" not in data.upper()
+    assert b"MULTI" in data and b"INCR" in data
+    real = start_oracle("--dir", workdir, "--appendonly", "yes")
+    try:
+        client = RawClient(real.port)
+        assert client("GET", "k") == b"$1\r\nv\r\n"
+        assert client("GET", "n") == b"$1\r\n1\r\n"
+        client.close()
+    finally:
+        real.stop()
+
+
 # -- run-time switching, rewrites, INFO ---------------------------------------------------------
 
 

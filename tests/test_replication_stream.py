@@ -143,6 +143,24 @@ def test_writes_are_streamed_as_executed(pyvalkey_server, oracle_server):
     assert_same_streams(ours, theirs)
 
 
+def test_publish_reaches_replicas(pyvalkey_server, oracle_server):
+    """PUBLISH and SPUBLISH go to replicas (for their subscribers); alone in a MULTI, PUBLISH
+    is sent unwrapped."""
+    script = [
+        ("PUBLISH", "ch", "m"),
+        ("SPUBLISH", "sch", "m2"),
+        ("MULTI",),
+        ("PUBLISH", "bla", "bla"),
+        ("EXEC",),
+        ("MULTI",),
+        ("PUBLISH", "a", "b"),
+        ("SET", "k", "v"),
+        ("EXEC",),
+    ]
+    ours, theirs = run_both(pyvalkey_server, oracle_server, script, 8)
+    assert_same_streams(ours, theirs)
+
+
 def test_transactions_are_wrapped(pyvalkey_server, oracle_server):
     script = [
         ("MULTI",),

@@ -246,6 +246,58 @@ def test_watch_and_flush_swapdb(connect: Callable[[], Pair]) -> None:
     a("EXEC")
 
 
+def test_swapdb_and_stale_watched_keys(connect: Callable[[], Pair]) -> None:
+    """SWAPDB and keys past their deadline but not yet removed: a missing key replaced by a
+    stale one, or a stale one by another stale one, is no change; a live one is."""
+    a = connect()
+    b = connect()
+    a.both("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    try:
+        cases = [
+            # (db 0 gets, db 1 gets, the watcher's db)
+            (("SET", "x", "foo", "PX", "1"), None, "1"),  # missing replaced by stale
+            (None, ("SET", "x", "foo", "PX", "1"), "1"),  # stale replaced by missing
+            (("SET", "x", "foo", "PX", "1"), ("SET", "x", "bar", "PX", "1"), "1"),  # stale by stale
+            (("SET", "x", "foo"), ("SET", "x", "bar", "PX", "1"), "1"),  # stale by live
+            (("SET", "x", "foo", "PX", "1"), ("SET", "x", "bar"), "1"),  # live by stale
+        ]
+        for in_db0, in_db1, watcher_db in cases:
+            b("FLUSHALL")
+            for index, setup in (("0", in_db0), ("1", in_db1)):
+                if setup is not None:
+                    b("SELECT", index)
+                    b(*setup)
+            time.sleep(0.01)
+            a("SELECT", watcher_db)
+            a("WATCH", "x")
+            b("SWAPDB", "0", "1")
+            a("MULTI")
+            a("PING")
+            a("EXEC")
+    finally:
+        a.both("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+        b.both("SELECT", "0")
+        a.both("SELECT", "0")
+
+
+def test_denyoom_command_queued_over_maxmemory(connect: Callable[[], Pair]) -> None:
+    """Memory is checked before a command is queued: a refused one dooms the EXEC even if the
+    limit is lifted before EXEC."""
+    a = connect()
+    admin = connect()
+    a("DEL", "foo1", "foo2")
+    a("MULTI")
+    a("SET", "foo1", "bar1")
+    admin("CONFIG", "SET", "maxmemory", "1")
+    try:
+        a("LPUSH", "mylist", "myvalue")
+    finally:
+        admin("CONFIG", "SET", "maxmemory", "0")
+    a("SET", "foo2", "bar2")
+    a("EXEC")
+    a("EXISTS", "foo1", "foo2")
+
+
 def test_watch_and_expiry(connect: Callable[[], Pair]) -> None:
     a = connect()
     b = connect()

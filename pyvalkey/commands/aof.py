@@ -33,7 +33,7 @@ from pyvalkey.commands.server import SHUTDOWN_HOOKS, ShutdownOptions, debug_subc
 from pyvalkey.config import ConfigError
 from pyvalkey.errors import ErrorReply
 from pyvalkey.persistence import child, rdb
-from pyvalkey.propagation import Unit, encode_commands
+from pyvalkey.propagation import Unit, encode_commands, persistent_part
 from pyvalkey.protocol.replies import OK, SimpleString
 
 if TYPE_CHECKING:
@@ -148,6 +148,9 @@ class AofState:
         """Propagator sink: append one execution unit (see the module docstring on ordering)."""
         if self.fd < 0 or (self.status == WAIT_REWRITE and not self.child_pid):
             # Waiting for a rewrite that has not forked yet: its snapshot will hold these writes.
+            return
+        unit = persistent_part(unit)
+        if not unit:
             return
         out = bytearray()
         if self.server.config.aof_timestamp_enabled:

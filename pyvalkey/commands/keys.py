@@ -326,10 +326,20 @@ def swapdb(client: Client, argv: list[bytes]) -> Any:
         a, b = dbs[first], dbs[second]
         touched = set(a.data) | set(b.data) if keyspace.hooks_active else ()
         a.swap_contents(b)
+        watches = getattr(client.server, "transactions", None)
         if touched:
-            # Watchers and blocked clients see every key of both databases change.
-            _signal_all(a, touched)
-            _signal_all(b, touched)
+            # Blocked clients (and tracking) see every key of both databases change; WATCH has
+            # finer rules about stale keys, applied by ``swapped`` below.
+            if watches is not None:
+                watches.suspended = True
+            try:
+                _signal_all(a, touched)
+                _signal_all(b, touched)
+            finally:
+                if watches is not None:
+                    watches.suspended = False
+        if watches is not None and watches.watchers:
+            watches.swapped(a, b)
     keyspace.dirty += 1
     return OK
 

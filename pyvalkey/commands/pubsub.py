@@ -15,6 +15,7 @@ from pyvalkey.commands.connection import RESET_HOOKS
 from pyvalkey.commands.helptext import HelpEntry, help_reply
 from pyvalkey.commands.registry import command
 from pyvalkey.errors import ErrorReply, subcommand_syntax_error
+from pyvalkey.propagation import ReplicationOnly
 from pyvalkey.protocol.replies import NO_REPLY, Push
 from pyvalkey.protocol.writer import encode
 from pyvalkey.pubsub import PubSub, pubsub_state
@@ -120,11 +121,14 @@ def punsubscribe(client: Client, argv: list[bytes]) -> Any:
 
 @command("publish")
 def publish(client: Client, argv: list[bytes]) -> Any:
+    # Replicas get the message too, for their own subscribers (not the AOF).
+    client.server.propagator.rewrite(ReplicationOnly(argv))
     return _registry(client).publish(argv[1], argv[2])
 
 
 @command("spublish")
 def spublish(client: Client, argv: list[bytes]) -> Any:
+    client.server.propagator.rewrite(ReplicationOnly(argv))
     return _registry(client).publish(argv[1], argv[2], shard=True)
 
 

@@ -29,7 +29,7 @@ class MinReplicasGuard:
         checks = self.server.dispatcher.pre_checks
         wanted = self.server.config.min_replicas_to_write > 0
         if wanted and not self.active:
-            checks.append(self.check)
+            checks.insert(0, self.check)  # ahead of the MULTI queueing check, as in Valkey
         elif not wanted and self.active:
             checks.remove(self.check)
         self.active = wanted
