@@ -352,7 +352,13 @@ class Tracking:
                 # Changes made outside any command (active expiry) have no current client.
                 self.clear_scheduled = True
                 loop.call_soon(self._clear_current)
-        self.limit_table()
+        limit = self.server.config.tracking_table_max_keys
+        if limit and len(self.table) > limit:
+            self.limit_table()
+            # The command has not started: its client hears of the dropped keys before its
+            # reply (even a QUEUED inside MULTI), as Valkey sends them right away.
+            if self.pubsub.pending:
+                self.pubsub.flush_pending(None)
         return None
 
     def _clear_current(self) -> None:

@@ -443,3 +443,27 @@ def test_eviction_invalidation_precedes_the_reply(twins: list[Twin]) -> None:
             client("CONFIG", "SET", "maxmemory", "0")
             client("CONFIG", "SET", "maxmemory-policy", "noeviction")
             client("DEL", "big-key")
+
+
+def test_table_limit_applies_before_a_queued_command(twins: list[Twin]) -> None:
+    """Valkey's #11715: with the cron paused, the next command (queued in MULTI) shrinks the
+    table, and the invalidation reaches the client before QUEUED."""
+    a, admin = twins[0], twins[1]
+    _hello(a, 3)
+    admin("CONFIG", "SET", "tracking-table-max-keys", "2")
+    admin("DEBUG", "PAUSE-CRON", "1")
+    try:
+        a("CLIENT", "TRACKING", "ON")
+        a("MGET", "1{tag}", "2{tag}")
+        a("MULTI")
+        admin("CONFIG", "SET", "tracking-table-max-keys", "1")
+        for side in ("ours", "theirs"):
+            client = getattr(a, side)
+            client.send(encode_command("PING"))
+            push = client.read_reply()
+            assert push.startswith(b">2\r\n$10\r\ninvalidate\r\n*1\r\n$6\r\n") and push.endswith(b"{tag}\r\n"), side
+            assert client.read_reply() == b"+QUEUED\r\n"
+        a("EXEC")
+    finally:
+        admin("DEBUG", "PAUSE-CRON", "0")
+        admin("CONFIG", "SET", "tracking-table-max-keys", "1000000")
