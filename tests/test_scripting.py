@@ -522,3 +522,36 @@ def test_sort_by_constant_is_ordered_for_scripts(d):
     d("EVAL", "return redis.call('sort', KEYS[1], 'by', '_')", 1, "myset")
     d("EVAL", "return redis.call('sort', KEYS[1], 'by', '_', 'get', '#', 'get', '_:*')", 1, "myset")
     d("EVAL", "return redis.call('sort', KEYS[1], 'by', '_', 'desc', 'limit', 1, 3)", 1, "myset")
+
+
+def test_scripts_on_a_stale_replica(d):
+    """A replica cut off from its primary with replica-serve-stale-data no: scripts and functions
+    run only with allow-stale, and then only commands allowed on a stale replica."""
+    from servers import free_port
+
+    code = (
+        "#!lua name=stalelib\n"
+        "server.register_function{function_name='f1', callback=function() return 'hello' end, flags={'no-writes'}}\n"
+        "server.register_function{function_name='f2', callback=function() return 'hello' end,"
+        " flags={'allow-stale', 'no-writes'}}\n"
+        "server.register_function{function_name='f3', callback=function() return server.call('get', 'x') end,"
+        " flags={'allow-stale', 'no-writes'}}\n"
+        "server.register_function{function_name='f4', callback=function() return server.call('info', 'server') ~= nil end,"
+        " flags={'allow-stale', 'no-writes'}}\n"
+    )
+    d("FUNCTION", "LOAD", "REPLACE", code)
+    d.both("CONFIG", "SET", "replica-serve-stale-data", "no")
+    d.both("REPLICAOF", "127.0.0.1", free_port())
+    try:
+        for name in ("f1", "f2", "f3", "f4"):
+            d("FCALL", name, 0)
+            d("FCALL_RO", name, 0)
+        d("EVAL", "return 1", 0)
+        d("EVAL", "#!lua flags=no-writes\nreturn 1", 0)
+        d("EVAL", "#!lua flags=no-writes,allow-stale\nreturn redis.call('get','x')", 0)
+        d("EVAL", "#!lua flags=no-writes,allow-stale\nreturn redis.pcall('ping')", 0)
+        d("EVAL", "#!lua flags=no-writes,allow-stale\nreturn redis.call('time') ~= nil", 0)
+    finally:
+        d.both("REPLICAOF", "NO", "ONE")
+        d.both("CONFIG", "SET", "replica-serve-stale-data", "yes")
+        d.both("FUNCTION", "DELETE", "stalelib")

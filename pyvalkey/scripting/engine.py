@@ -54,11 +54,22 @@ ERR_ARGS = "Command arguments must be strings or integers"
 ERR_NO_ARGS = "Please specify at least one argument for this call"
 ERR_OOM = "-OOM command not allowed when used memory > 'maxmemory'."
 ERR_NOREPLICAS = "-NOREPLICAS Not enough good replicas to write."
+ERR_STALE = "Can not execute the command on a stale replica"
 
 # Deepest Lua table nesting converted into a reply (Valkey stops at its Lua stack limit).
 _MAX_DEPTH = 200
 
 _LLONG_MIN = -(2**63)
+
+
+def running_stale(server: Server) -> bool:
+    """A replica cut off from its primary with ``replica-serve-stale-data no``."""
+    link = getattr(server, "replication", None)
+    if link is None or getattr(link, "primary_host", None) is None:
+        return False
+    from pyvalkey.replication.replica import CONNECTED
+
+    return link.state != CONNECTED and not server.config.replica_serve_stale_data
 
 
 def not_enough_good_replicas(server: Server) -> bool:
@@ -600,6 +611,8 @@ class Engine:
         # DEBUG SET-DISABLE-DENY-SCRIPTS lets scripts call noscript commands (Valkey's tests use it).
         if cmd.noscript and not getattr(self.server, "scripts_deny_disabled", False):
             return ERR_NOSCRIPT
+        if not cmd.stale_ok and running_stale(self.server):
+            return ERR_STALE
         if ctx.read_only and (cmd.is_write or cmd.may_replicate or cmd.fullname in _MAY_REPLICATE):
             return ERR_READONLY
         if cmd.is_write and not ctx.wrote:

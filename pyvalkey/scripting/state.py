@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pyvalkey.protocol.replies import ErrorReply
-from pyvalkey.scripting.engine import Engine, RunContext, sha1hex
+from pyvalkey.scripting.engine import Engine, RunContext, running_stale, sha1hex
 
 if TYPE_CHECKING:
     from pyvalkey.client import Client
@@ -24,6 +24,7 @@ FLAG_NAMES = (b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster", b"allow
 _NAME_RE = re.compile(rb"^[A-Za-z0-9_]+$")
 
 ERR_RO_WRITE_FLAG = b"ERR Can not execute a script with write flag using *_ro command."
+ERR_MASTERDOWN = b"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
 ERR_OOM_FLAG = b"OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'"
 
 
@@ -212,6 +213,8 @@ class ScriptingState:
         argv: list[bytes] | None = None,
     ) -> Any:
         flags = script.flags
+        if running_stale(self.server) and not (script.shebang and b"allow-stale" in flags):
+            raise ErrorReply(ERR_MASTERDOWN)
         if script.shebang and b"no-writes" not in flags:
             _check_may_write(self.server, ro)
         oom = self._over_maxmemory()
@@ -318,6 +321,8 @@ class ScriptingState:
         if function is None:
             raise ErrorReply(b"ERR Function not found")
         no_writes = b"no-writes" in function.flags
+        if b"allow-stale" not in function.flags and running_stale(self.server):
+            raise ErrorReply(ERR_MASTERDOWN)
         if not no_writes:
             _check_may_write(self.server, ro)
         oom = self._over_maxmemory()
