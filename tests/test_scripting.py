@@ -555,3 +555,43 @@ def test_scripts_on_a_stale_replica(d):
         d.both("REPLICAOF", "NO", "ONE")
         d.both("CONFIG", "SET", "replica-serve-stale-data", "yes")
         d.both("FUNCTION", "DELETE", "stalelib")
+
+
+def _misconf_scripts(start, workdir: str) -> list[bytes]:
+    import os
+    import time as _time
+
+    os.makedirs(workdir)
+    server = start("--dir", workdir, "--save", "3600 1")
+    os.makedirs(os.path.join(workdir, "dump.rdb", "blocker"))  # the save cannot rename onto it
+    try:
+        client = RawClient(server.port)
+        client("SET", "k", "v")
+        client("FUNCTION", "LOAD", "#!lua name=mlib\nserver.register_function('w', function() return server.call('set', 'k', 'f') end)")
+        client("BGSAVE")
+        deadline = _time.monotonic() + 20
+        while b"rdb_bgsave_in_progress:1" in client("INFO", "persistence"):
+            assert _time.monotonic() < deadline
+            _time.sleep(0.05)
+        replies = [
+            client("EVAL", "return redis.call('set', 'k', 'v2')", 1, "k"),
+            client("EVAL", "return redis.pcall('set', 'k', 'v2')", 1, "k"),
+            client("EVAL", "redis.call('del', 'nokey') return redis.pcall('get', 'k')", 1, "k"),
+            client("EVAL", "#!lua\nreturn 1", 0),
+            client("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'k')", 0),
+            client("FCALL", "w", 0),
+            client("GET", "k"),
+        ]
+        client.close()
+        return replies
+    finally:
+        server.stop()
+
+
+def test_scripts_after_a_failed_background_save(tmp_path):
+    from servers import start_oracle, start_pyvalkey
+
+    ours = _misconf_scripts(start_pyvalkey, str(tmp_path / "ours"))
+    theirs = _misconf_scripts(start_oracle, str(tmp_path / "theirs"))
+    assert ours == theirs
+    assert ours[0].startswith(b"-MISCONF") and ours[3].startswith(b"-MISCONF")

@@ -72,6 +72,21 @@ def running_stale(server: Server) -> bool:
     return link.state != CONNECTED and not server.config.replica_serve_stale_data
 
 
+class _AnyWrite:
+    """Stands for "a write command" when asking the persistence pre-check about writes."""
+
+    is_write = True
+    name = b""
+
+
+def disk_write_error(server: Server, client: Client) -> bytes | None:
+    """The MISCONF error writes get after a failed background save, if they get one now."""
+    from pyvalkey.commands.persistence import state as rdb_state
+
+    error = rdb_state(server).misconf_check(client, _AnyWrite, [])
+    return None if error is None else error.message
+
+
 def not_enough_good_replicas(server: Server) -> bool:
     """``min-replicas-to-write`` is set and fewer replicas than that are keeping up."""
     guard = getattr(server, "min_replicas_guard", None)
@@ -624,6 +639,9 @@ class Engine:
                 link = getattr(self.server, "replication", None)
                 if link is not None and link.refuses_writes_from(ctx.caller):
                     return "-READONLY You can't write against a read only replica."
+            disk_error = disk_write_error(self.server, ctx.caller)
+            if disk_error is not None:
+                return "-" + disk_error.decode("latin-1")
             if not_enough_good_replicas(self.server):
                 return ERR_NOREPLICAS
         if ctx.oom and cmd.denyoom and not ctx.wrote:

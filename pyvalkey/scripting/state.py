@@ -216,7 +216,7 @@ class ScriptingState:
         if running_stale(self.server) and not (script.shebang and b"allow-stale" in flags):
             raise ErrorReply(ERR_MASTERDOWN)
         if script.shebang and b"no-writes" not in flags:
-            _check_may_write(self.server, ro)
+            _check_may_write(self.server, client, ro)
         oom = self._over_maxmemory()
         if oom and script.shebang:
             _refuse_oom(flags)
@@ -324,7 +324,7 @@ class ScriptingState:
         if b"allow-stale" not in function.flags and running_stale(self.server):
             raise ErrorReply(ERR_MASTERDOWN)
         if not no_writes:
-            _check_may_write(self.server, ro)
+            _check_may_write(self.server, client, ro)
         oom = self._over_maxmemory()
         if oom:
             _refuse_oom(function.flags)
@@ -336,13 +336,16 @@ class ScriptingState:
         return engine.run(ctx, function.callback, keys, args)
 
 
-def _check_may_write(server: Server, ro: bool) -> None:
+def _check_may_write(server: Server, client: Client, ro: bool) -> None:
     """A script or function that may write (it declares flags, without no-writes) is refused
     before it starts without enough good replicas, or by an *_RO command."""
-    from pyvalkey.scripting.engine import not_enough_good_replicas
+    from pyvalkey.scripting.engine import disk_write_error, not_enough_good_replicas
 
-    # Valkey refuses such a script for its write flag before the command runs, so this comes
+    # Valkey refuses such a script for its write flag before the command runs, so these come
     # before the *_RO check.
+    disk_error = disk_write_error(server, client)
+    if disk_error is not None:
+        raise ErrorReply(disk_error)
     if not_enough_good_replicas(server):
         raise ErrorReply(b"NOREPLICAS Not enough good replicas to write.")
     if ro:
