@@ -12,8 +12,8 @@ below, and ``register_lines(section, provider)`` adds whole lines for the list-l
 (``modules``, ``scriptingengines``, ``cluster_info``). Field order never changes: it is fixed here.
 
 Memory figures are honest estimates for a Python process: ``used_memory`` is the resident set
-size (``/proc/self/statm``), ``used_memory_startup`` the RSS right after start-up, and the dataset
-is the difference. There is no allocator of our own, so the allocator_* fields mirror the RSS.
+size (``/proc/self/statm``) minus what glibc's malloc holds free for reuse, ``used_memory_startup``
+the same figure right after start-up, and the dataset is the difference. There is no allocator of our own, so the allocator_* fields mirror the RSS.
 Latency percentiles are not sampled per call (that would cost the hot path); each command's
 line reports its mean call time for every percentile.
 """
@@ -124,15 +124,48 @@ def _total_system_memory() -> int:
         return 0
 
 
+_mallinfo: Any = None  # glibc's mallinfo2 through ctypes, loaded on first use; False: unavailable
+
+
+def _malloc_free_bytes() -> int:
+    """Bytes that malloc holds free for reuse (glibc's ``fordblks``); 0 where unknown."""
+    global _mallinfo
+    if _mallinfo is None:
+        try:
+            import ctypes
+
+            class _Mallinfo2(ctypes.Structure):
+                _fields_ = [
+                    (name, ctypes.c_size_t)
+                    for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")
+                ]
+
+            function = ctypes.CDLL(None).mallinfo2
+            function.restype = _Mallinfo2
+            _mallinfo = function
+        except (OSError, AttributeError, ImportError):
+            _mallinfo = False
+    if _mallinfo is False:
+        return 0
+    return int(_mallinfo().fordblks)
+
+
+def used_memory() -> int:
+    """The memory figure INFO reports and ``maxmemory`` compares with: the resident set size
+    minus what malloc keeps free for reuse, so that a large value freed and a new one allocated
+    in its place show up as Valkey's own allocation count would."""
+    return max(process_rss() - _malloc_free_bytes(), 0)
+
+
 class MemoryStats:
-    """RSS at start-up and the peak seen since, kept on the server as ``server.memory_stats``."""
+    """Memory at start-up and the peak seen since, kept on the server as ``server.memory_stats``."""
 
     def __init__(self) -> None:
-        self.startup = process_rss()
+        self.startup = used_memory()
         self.peak = self.startup
 
     def sample(self) -> int:
-        used = process_rss()
+        used = used_memory()
         self.peak = max(self.peak, used)
         return used
 
@@ -350,6 +383,7 @@ def section_clients(server: Server) -> Fields:
 def section_memory(server: Server) -> Fields:
     mem = memory_stats(server)
     used = mem.sample()
+    rss = max(process_rss(), used)
     startup = mem.startup
     dataset = max(used - startup, 0)
     overhead = used - dataset
@@ -360,8 +394,8 @@ def section_memory(server: Server) -> Fields:
     fields: Fields = [
         ("used_memory", used),
         ("used_memory_human", bytes_to_human(used)),
-        ("used_memory_rss", used),
-        ("used_memory_rss_human", bytes_to_human(used)),
+        ("used_memory_rss", rss),
+        ("used_memory_rss_human", bytes_to_human(rss)),
         ("used_memory_peak", peak),
         ("used_memory_peak_human", bytes_to_human(peak)),
         ("used_memory_peak_perc", f"{used * 100 / peak if peak else 0:.2f}%"),
@@ -371,7 +405,7 @@ def section_memory(server: Server) -> Fields:
         ("used_memory_dataset_perc", f"{dataset * 100 / used if used else 0:.2f}%"),
         ("allocator_allocated", used),
         ("allocator_active", used),
-        ("allocator_resident", used),
+        ("allocator_resident", rss),
         ("allocator_muzzy", 0),
         ("total_system_memory", total_system),
         ("total_system_memory_human", bytes_to_human(total_system)),
@@ -397,8 +431,8 @@ def section_memory(server: Server) -> Fields:
         ("allocator_rss_bytes", 0),
         ("rss_overhead_ratio", "1.00"),
         ("rss_overhead_bytes", 0),
-        ("mem_fragmentation_ratio", "1.00"),
-        ("mem_fragmentation_bytes", 0),
+        ("mem_fragmentation_ratio", f"{rss / used if used else 1:.2f}"),
+        ("mem_fragmentation_bytes", rss - used),
         ("mem_not_counted_for_evict", 0),
         ("mem_replication_backlog", 0),
         ("mem_total_replication_buffers", 0),

@@ -1,11 +1,13 @@
 """``maxmemory``: evict keys by ``maxmemory-policy``, or refuse commands that may grow the data.
 
-Valkey counts every allocation it makes; a Python process can only see its resident set size,
-which does not shrink when keys are deleted: the allocator keeps freed memory for reuse. So the
-figure compared with the limit is the RSS (what INFO reports) minus a *credit*: the estimated
-size of the keys this guard evicted, which the process will reuse before its RSS grows again.
-Writes spend the credit (by the size of their arguments), so the estimate climbs back as the
-freed room fills up, and a server at its limit evicts about as much as it is sent. The RSS is
+Valkey counts every allocation it makes. A Python process can see its resident set size and,
+through glibc, what malloc holds free for reuse; INFO's ``used_memory`` is the difference
+(pyvalkey/info.py). That follows large values (malloc's) as Valkey's count would, but not small
+objects: Python's own allocator keeps the room of freed small objects without saying so. So the
+figure compared with the limit is ``used_memory`` minus a *credit*: the estimated size of the small
+objects this guard evicted, which the process will reuse before its memory grows again. Writes
+spend the credit (by the size of their small arguments), so the estimate climbs back as the freed
+room fills up, and a server at its limit evicts about as much as it is sent. The figure is
 re-read by cron, after writes and at most once a millisecond otherwise, only while a limit is set.
 
 Over the limit, before a command runs (and at once when ``maxmemory`` is lowered):
@@ -60,6 +62,15 @@ def _denyoom(client: Client, cmd: Command, argv: list[bytes]) -> bool:
 
 # A write is assumed to allocate its arguments plus about this much for the key's entry.
 _WRITE_OVERHEAD = 64
+# Objects up to this size come from Python's small-object allocator (512 bytes with the header);
+# larger ones from malloc, whose free room ``used_memory`` already leaves out.
+_SMALL_OBJECT = 512
+_BYTES_HEADER = 33
+
+
+def _small_share(data: bytes) -> int:
+    size = len(data) + _BYTES_HEADER
+    return size if size <= _SMALL_OBJECT else 0
 # Key samples for eviction are drawn from a snapshot of a database's keys, rebuilt when this
 # share of it has been evicted or has changed (rebuilding costs a pass over the keys).
 _SNAPSHOT_STALE_SHARE = 4
@@ -101,8 +112,9 @@ class _KeySampler:
 class MemoryGuard:
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.rss = 0
-        self.credit = 0  # estimated bytes evicted that the process has not yet reused
+        self.measured = 0  # ``used_memory`` at the last refresh
+        self.credit = 0  # estimated small-object bytes evicted that the process has not reused
+        self.pending = 0  # malloc'd bytes evicted since ``measured`` was read (the next read shows them)
         self.active = False
         self._refreshed_ns = 0
         self._wrote = False
@@ -112,12 +124,13 @@ class MemoryGuard:
     @property
     def used(self) -> int:
         """The memory figure compared with ``maxmemory``."""
-        return max(self.rss - self.credit, 0)
+        return max(self.measured - self.credit - self.pending, 0)
 
     def refresh(self) -> None:
-        from pyvalkey.info import process_rss
+        from pyvalkey.info import used_memory
 
-        self.rss = process_rss()
+        self.measured = used_memory()
+        self.pending = 0
         self._refreshed_ns = time.monotonic_ns()
         self._wrote = False
 
@@ -149,7 +162,7 @@ class MemoryGuard:
         if cmd.denyoom and self.credit:
             spent = _WRITE_OVERHEAD
             for arg in argv:
-                spent += len(arg)
+                spent += _small_share(arg)
             self.credit = max(self.credit - spent, 0)
         if self.used > self.server.config.maxmemory and not self._evict_before_command():
             reject = _denyoom(client, cmd, argv)
@@ -199,7 +212,12 @@ class MemoryGuard:
                 return False
             db, key = picked
             value = db.data.get(key)
-            self.credit += len(key) + _WRITE_OVERHEAD + estimate_value_size(value, samples)
+            if type(value) is bytes or type(value) is bytearray:
+                small = _small_share(value)
+                self.pending += len(value) + _BYTES_HEADER - small
+            else:
+                small = estimate_value_size(value, samples)  # mostly small elements
+            self.credit += _small_share(key) + _WRITE_OVERHEAD + small
             self._evict(db, key)
         return True
 
