@@ -81,10 +81,35 @@ def run(test: str, batches: int) -> float:
     feed = conn.data_received
     for _ in range(200):  # warm-up
         feed(batch)
+
+    def timed(_: object) -> int:
+        for _ in range(batches):
+            feed(batch)
+        return 0
+
     start = time.perf_counter_ns()
-    for _ in range(batches):
-        feed(batch)
+    # Inside sorted() so that valgrind can count just this part: see --callgrind.
+    sorted((0,), key=timed)
     return (time.perf_counter_ns() - start) / (batches * PIPELINE)
+
+
+def callgrind(test: str, batches: int, pure: bool) -> float:
+    """Instructions per command of ``run(test)``: this script again under callgrind, counting
+    only what runs inside sorted() (the timed loop and nothing else)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as workdir:
+        out = os.path.join(workdir, "callgrind.out")
+        argv = ["valgrind", "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=builtin_sorted",
+                f"--callgrind-out-file={out}", sys.executable, os.path.abspath(__file__), "--repeat", "1",
+                "--batches", str(batches), test] + (["--pure"] if pure else [])
+        subprocess.run(argv, check=True, capture_output=True)
+        with open(out) as file:
+            for line in file:
+                if line.startswith("totals:") or line.startswith("summary:"):
+                    return int(line.split()[1]) / (batches * PIPELINE)
+    raise RuntimeError("no totals in the callgrind output")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs per test; the median is shown")
     parser.add_argument("--profile", action="store_true", help="cProfile the first test instead")
     parser.add_argument("--pure", action="store_true", help="force the pure-Python path")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="count instructions per command with valgrind instead of timing")
     args = parser.parse_args(argv)
+    if args.callgrind:
+        for test in args.tests:
+            figure = callgrind(test, min(args.batches, 1000), args.pure)
+            print(f"{test:12s} {figure:8.0f} instructions/command", flush=True)
+        return 0
     if args.pure:
         os.environ["PYVALKEY_PURE_PYTHON"] = "1"
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

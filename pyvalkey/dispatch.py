@@ -63,6 +63,7 @@ class Dispatcher:
         self.clock = server.clock
         self.blocking = server.blocking
         self.by_name: dict[bytes, Command] = {}
+        self.fast_commands: dict[bytes, tuple[Command, int, int]] = {}
         self.refresh_names()
 
     def unknown_command(self, argv: list[bytes]) -> ErrorReply:
@@ -127,6 +128,14 @@ class Dispatcher:
             by_name[name] = cmd
             by_name[name.upper()] = cmd
         self.by_name = by_name
+        # The commands the fused loop in pyvalkey/_speedups may run without execute(): no
+        # subcommands, not blocking; with the argument counts their arity allows (low, high).
+        fast: dict[bytes, tuple[Command, int, int]] = {}
+        for name, cmd in by_name.items():
+            if not cmd.subcommands and not cmd.blocking:
+                arity = cmd.arity
+                fast[name] = (cmd, arity, arity) if arity > 0 else (cmd, -arity, 1 << 62)
+        self.fast_commands = fast
 
     def execute(self, client: Client, argv: list[bytes]) -> None:
         """Run one command for ``client`` and append its reply to ``client.out``."""

@@ -3,15 +3,17 @@
 ``process_commands(client, server)`` is what ``Connection.process`` runs for each read. It is
 ``Dispatcher.execute`` and ``Dispatcher.call`` fused with the hiredis reader's common case, with
 the objects that never change hoisted out of the loop, for the requests that need none of the
-rarer machinery: a command found by its usual spelling, with a valid arity, from an
-authenticated client with replies on, not blocking, while MONITOR and client tracking are off.
-Anything else goes through ``Dispatcher.execute`` unchanged, so behaviour is defined there and
-this loop must give the same result, only faster.
+rarer machinery: a command found by its usual spelling, with a valid arity and no
+subcommands, not blocking, from an authenticated client with replies on. Anything else goes
+through ``Dispatcher.execute`` unchanged, so behaviour is defined there and this loop must give
+the same result, only faster.
 
-This file is plain Python and is also compiled, as it is, by Cython into
-``pyvalkey._speedups._hotloop_c`` when the build can (see setup.py); ``pyvalkey._speedups`` picks
-one of the two. Keep it valid for both: no constructs Cython rejects, and no behaviour that
-depends on which one runs.
+It stays plain Python: compiled by Cython as it is, it was no faster, since most of its time is
+attribute access on Python objects, which Cython does through the generic (slower than the
+3.11 interpreter's specialised) path. The one piece that is arithmetic on a buffer, the CRLF
+check after each argument, is ``wire.end_of_request``, which is compiled when the build can;
+``pyvalkey._speedups`` sets ``_end_of_request`` to the compiled function then, and the inlined
+copy below (same logic, no call overhead) runs otherwise.
 """
 
 from __future__ import annotations
@@ -28,12 +30,16 @@ __all__ = ["process_commands"]
 _perf_ns = time.perf_counter_ns
 _time_ns = time.time_ns
 _INVALID_CRLF = "Protocol error: invalid CRLF in request"
+# The compiled wire.end_of_request when pyvalkey._speedups chose it; None: the inlined copy.
+_end_of_request: Any = None
 
 
 def process_commands(client: Any, server: Any) -> None:
     """Run the client's complete buffered commands until none is left, the client blocks, or it
     is to be closed. Replies are appended to ``client.out``; a ``ProtocolError`` propagates."""
+    argv: Any
     reader = client.reader
+    out: bytearray = client.out
     dispatcher = server.dispatcher
     execute = dispatcher.execute
     keyspace = dispatcher.keyspace
@@ -43,6 +49,10 @@ def process_commands(client: Any, server: Any) -> None:
     blocking = dispatcher.blocking
     pre_checks = dispatcher.pre_checks
     hiredis_reader = type(reader) is HiredisRequestReader
+    end_of_request = _end_of_request
+    # Wall-clock time minus the performance counter, so that one counter read per command gives
+    # both the command's start (for its duration) and the time it sees (keyspace.now_ms).
+    wall_offset = _time_ns() - _perf_ns()
     while True:
         if client.blocked is not None or client.close_after_reply:
             return
@@ -51,32 +61,35 @@ def process_commands(client: Any, server: Any) -> None:
             return
 
         # -- the next request (HiredisRequestReader.get_command's common case, inlined) ----------
-        argv: Any = None
         if hiredis_reader and reader._fast:
             try:
                 argv = reader._hiredis.gets()
             except reader._hiredis_error:
                 argv = reader._hiredis_failed()
             else:
-                plain = type(argv) is list and len(argv) > 0
-                if plain:
+                if end_of_request is not None:
+                    pos = end_of_request(argv, reader._buf, reader._boundary)
+                elif type(argv) is list and argv:
+                    # wire.end_of_request, inlined: hiredis does not look at the two bytes
+                    # after each argument; Valkey requires CRLF there. Arguments are checked in
+                    # order, so the first problem is the one reported, as by the Python parser.
+                    buf = reader._buf
+                    n = len(argv)
+                    pos = reader._boundary + (4 if n < 10 else 3 + len(str(n)))
                     for arg in argv:
                         if type(arg) is not bytes:
-                            plain = False
+                            pos = -1
                             break
-                if plain:
-                    # HiredisRequestReader._accept: the CRLF after each argument, then the boundary.
-                    buf = reader._buf
-                    count = len(argv)
-                    pos = reader._boundary + (4 if count < 10 else 3 + len(str(count)))
-                    for arg in argv:
                         n = len(arg)
                         pos += n + (4 if n < 10 else 5 if n < 100 else 3 + len(str(n)))
                         if buf[pos] != 13 or buf[pos + 1] != 10:
                             raise ProtocolError(_INVALID_CRLF)
                         pos += 2
-                    reader._boundary = pos
                 else:
+                    pos = -1
+                if pos >= 0:
+                    reader._boundary = pos
+                else:  # incomplete, or not a plain request: the reader decides
                     argv = reader._not_plain(argv)
         else:
             argv = reader.get_command()
@@ -84,22 +97,14 @@ def process_commands(client: Any, server: Any) -> None:
             return
 
         # -- Dispatcher.execute's common case ---------------------------------------------------
-        cmd = dispatcher.by_name.get(argv[0])
-        if (
-            cmd is None
-            or client.reply_mode
-            or client.skip_this_reply
-            or cmd.subcommands
-            or cmd.blocking
-            or dispatcher.observe is not None
-            or not (client.authenticated or cmd.no_auth)
-        ):
+        entry = dispatcher.fast_commands.get(argv[0])
+        if entry is None or client.reply_mode or client.skip_this_reply:
             execute(client, argv)
             continue
-        arity = cmd.arity
+        cmd, low, high = entry
         nargs = len(argv)
-        if (arity > 0 and nargs != arity) or nargs < -arity:
-            execute(client, argv)
+        if nargs < low or nargs > high or not (client.authenticated or cmd.no_auth):
+            execute(client, argv)  # arity or authentication error
             continue
         if pre_checks:
             rejected = False
@@ -114,14 +119,17 @@ def process_commands(client: Any, server: Any) -> None:
                 continue
 
         # -- Dispatcher.call --------------------------------------------------------------------
+        start = _perf_ns()
         frozen = clock.frozen_at_ns
-        keyspace.now_ms = (_time_ns() + clock.offset_ns if frozen is None else frozen) // 1_000_000
+        if frozen is None:
+            keyspace.now_ms = (start + wall_offset + clock.offset_ns) // 1_000_000
+        else:
+            keyspace.now_ms = frozen // 1_000_000
         keyspace.no_touch = client.no_touch
         dirty_before = keyspace.dirty
         calls_before = propagator.calls
         if propagator.active:
             propagator.calls = calls_before + 1
-        start = _perf_ns()
         try:
             reply = cmd.handler(client, argv)
         except ErrorReply as exc:
@@ -136,28 +144,32 @@ def process_commands(client: Any, server: Any) -> None:
         stats.commands_processed += 1
         if elapsed_us >= stats.slowlog_threshold_us >= 0:
             server.slowlog.record(client, argv, elapsed_us)
-        if dispatcher.observe is not None:  # MONITOR or tracking switched on by this command
+        if dispatcher.observe is not None:  # MONITOR feed, tracked keys
             dispatcher.observe(client, cmd, argv)
         if propagator.active:
             propagator.record(
                 client.db.index, argv, keyspace.dirty != dirty_before, propagator.calls > calls_before + 1
             )
         kind = type(reply)
-        if client.reply_mode or client.skip_this_reply:  # CLIENT REPLY run by this command
+        if client.reply_mode or client.skip_this_reply:  # only CLIENT REPLY changes these
             if isinstance(reply, ErrorReply):
                 cmd.failed_calls += 1
                 stats.count_error(reply.message)
             dispatcher.write_reply(client, reply)
         elif kind is Raw:
-            client.out += reply  # pre-encoded constants (+OK, +PONG)
+            out += reply  # pre-encoded constants (+OK, +PONG)
         elif kind is bytes:
-            client.out += b"$%d\r\n%s\r\n" % (len(reply), reply)
+            out += b"$%d\r\n%s\r\n" % (len(reply), reply)
+        elif kind is int:
+            out += b":%d\r\n" % reply
+        elif reply is None:
+            out += b"_\r\n" if client.resp3 else b"$-1\r\n"
         elif isinstance(reply, ErrorReply):
             cmd.failed_calls += 1
             stats.count_error(reply.message)
-            encode_error(reply.message, client.out)
+            encode_error(reply.message, out)
         else:
-            encode(reply, client.out, client.resp3)
+            encode(reply, out, client.resp3)
 
         # -- after the command (Dispatcher.execute) ---------------------------------------------
         if propagator.unit:
