@@ -41,17 +41,40 @@ def test_generated_config_defaults_are_current() -> None:
 
 
 def test_server_import_leaves_heavy_modules_alone() -> None:
-    # Modules only some commands need stay unimported until then (each cost a few ms of every
-    # start). Others are imported by modules owned elsewhere (see docs/performance.md).
+    # Modules only some commands need stay unimported (or bound lazily) until then: each cost a
+    # few ms of every start. Others are imported by modules owned elsewhere (docs/performance.md).
+    import json
     import subprocess
     import sys
 
     code = (
-        "import sys, pyvalkey.cli, pyvalkey.server, pyvalkey.commands, pyvalkey.net.listeners\n"
-        "print(' '.join(sorted(sys.modules)))"
+        "import json, sys, pyvalkey.cli, pyvalkey.server, pyvalkey.commands, pyvalkey.net.listeners\n"
+        "names = ('platform', 'decimal', 'dataclasses', 'pyvalkey.commands', 'pyvalkey.persistence.rdb',\n"
+        "         'pyvalkey.persistence.aof', 'pyvalkey.storage.hyperloglog')\n"
+        "print(json.dumps({n: type(sys.modules[n]).__name__ if n in sys.modules else None for n in names}))"
     )
-    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-                 .stdout.split())
-    assert "pyvalkey.commands" in loaded
-    for name in ("platform", "decimal", "dataclasses"):
-        assert name not in loaded, name
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    state = json.loads(result.stdout)
+    assert state["pyvalkey.commands"] == "module"
+    assert state["platform"] is None and state["decimal"] is None and state["dataclasses"] is None
+    for name in ("pyvalkey.persistence.rdb", "pyvalkey.persistence.aof", "pyvalkey.storage.hyperloglog"):
+        assert state[name] == "_LazyModule", name
+
+
+def test_lazy_module_loads_on_first_use() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pyvalkey.lazyimport import lazy_module\n"
+        "m = lazy_module('pyvalkey.storage.hyperloglog')\n"
+        "assert type(m).__name__ == '_LazyModule'\n"
+        "registers = m.REGISTERS\n"
+        "assert type(m).__name__ == 'module' and sys.modules['pyvalkey.storage.hyperloglog'] is m\n"
+        "from pyvalkey.storage import hyperloglog\n"
+        "assert hyperloglog is m and lazy_module('pyvalkey.storage.hyperloglog') is m\n"
+        "print(registers)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(result.stdout) == 16384

@@ -32,7 +32,8 @@ from pyvalkey.commands.registry import COMMANDS, Command, command
 from pyvalkey.commands.server import SHUTDOWN_HOOKS, ShutdownOptions, debug_subcommand
 from pyvalkey.config import ConfigError
 from pyvalkey.errors import ErrorReply
-from pyvalkey.persistence import child, rdb
+from pyvalkey.lazyimport import lazy_module
+from pyvalkey.persistence import child
 from pyvalkey.propagation import Unit, encode_commands, persistent_part
 from pyvalkey.protocol.replies import OK, SimpleString
 
@@ -44,29 +45,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("pyvalkey")
 
 
-def _lazy_module(name: str) -> Any:
-    """``name`` imported on first attribute access (importlib's LazyLoader)."""
-    import importlib.util
-    import sys
-
-    existing = sys.modules.get(name)
-    if existing is not None:
-        return existing
-    spec = importlib.util.find_spec(name)
-    assert spec is not None and spec.loader is not None
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    parent, _, child_name = name.rpartition(".")
-    setattr(sys.modules[parent], child_name, module)
-    return module
-
-
-# The AOF file formats (and the dataclasses module under them) load when AOF is first used, not
-# at every start-up with appendonly no.
-aof_files = _lazy_module("pyvalkey.persistence.aof")
+# The AOF and RDB formats (and the dataclasses module under them) load when first used, not at
+# every start-up with appendonly no and no RDB file to read.
+aof_files = lazy_module("pyvalkey.persistence.aof")
+rdb = lazy_module("pyvalkey.persistence.rdb")
 
 OFF, ON, WAIT_REWRITE = 0, 1, 2
 

@@ -24,9 +24,12 @@ from pyvalkey.client import Client
 from pyvalkey.commands.registry import command
 from pyvalkey.commands.strings import _writable
 from pyvalkey.errors import ErrorReply, msg
+from pyvalkey.lazyimport import lazy_module
 from pyvalkey.protocol.replies import Raw, SimpleString
-from pyvalkey.storage import hyperloglog as hll
 from pyvalkey.storage.database import NOTIFY_STRING
+
+# The register arithmetic loads with the first PF* command, not at every start-up.
+hll = lazy_module("pyvalkey.storage.hyperloglog")
 
 # Error texts of this group (full reply after '-').
 NOT_HLL = b"WRONGTYPE Key is not a valid HyperLogLog string value."

@@ -28,13 +28,17 @@ from pyvalkey.commands.parsing import parse_int
 from pyvalkey.commands.registry import command
 from pyvalkey.commands.server import SHUTDOWN_HOOKS, ShutdownOptions, debug_subcommand
 from pyvalkey.errors import ErrorReply, msg
-from pyvalkey.persistence import child, rdb
+from pyvalkey.lazyimport import lazy_module
+from pyvalkey.persistence import child
 from pyvalkey.protocol.replies import OK, SimpleString
 from pyvalkey.storage.database import NOTIFY_GENERIC
 
 if TYPE_CHECKING:
     from pyvalkey.client import Client
     from pyvalkey.server import Server
+
+# The RDB format loads when first used (a save, a load, DUMP/RESTORE), not at every start-up.
+rdb = lazy_module("pyvalkey.persistence.rdb")
 
 log = logging.getLogger("pyvalkey")
 
