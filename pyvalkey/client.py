@@ -101,7 +101,8 @@ class Client:
         self.lib_ver: bytes = b""
         self.db: Database = server.keyspace.dbs[0]
         self.resp3 = False
-        self.authenticated = not server.config.requirepass
+        acl = getattr(server, "acl", None)  # pyvalkey/acl.py, once users are in use
+        self.authenticated = not server.config.requirepass if acl is None else acl.default_open()
         self.user = b"default"
         self.out = bytearray()
         self.reader = RequestReader(server.config.proto_max_bulk_len)

@@ -6,6 +6,7 @@ One module per group, as Valkey groups them; each registers its handlers with ``
 # MONITOR lives beside the dispatcher it observes; importing it registers the command.
 from pyvalkey import monitor as _monitor  # noqa: F401
 from pyvalkey.commands import (  # noqa: F401
+    acl,
     aof,
     bitmaps,
     client,

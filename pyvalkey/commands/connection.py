@@ -1,8 +1,7 @@
 """Connection commands: PING, ECHO, SELECT, QUIT, HELLO, AUTH, RESET (CLIENT lives in client.py).
 
-Authentication knows only the ``default`` user and ``requirepass`` unless an ACL module installs
-``server.acl`` with ``authenticate(username: bytes, password: bytes) -> bool`` and
-``user_exists(username: bytes) -> bool``. RESET undoes per-connection state; groups that keep
+Authentication goes through the ACL users (pyvalkey/acl.py): ``requirepass`` is the default
+user's password there, as in Valkey. RESET undoes per-connection state; groups that keep
 their own per-client state (MULTI/WATCH, pub/sub, tracking) append a ``hook(client)`` to
 ``RESET_HOOKS`` so RESET clears it too.
 """
@@ -55,19 +54,19 @@ def _requirepass(client: Client) -> bytes:
     return password or b""
 
 
-def authenticate(client: Client, username: bytes, password: bytes) -> bool:
-    """Check credentials; on success the client becomes authenticated as ``username``."""
-    acl = getattr(client.server, "acl", None)
-    if acl is not None:
-        ok = bool(acl.authenticate(username, password))
-    elif username != b"default":
-        ok = False
-    else:
-        required = _requirepass(client)
-        ok = not required or password == required
+def authenticate(client: Client, username: bytes, password: bytes, argv: list[bytes] | None = None) -> bool:
+    """Check credentials; on success the client becomes authenticated as ``username``. A failure
+    is counted and logged in the ACL log (``argv``: the command that tried)."""
+    from pyvalkey.acl import DENIED_AUTH, acl_of
+
+    acl = acl_of(client.server)
+    ok = acl.authenticate(username, password)
     if ok:
         client.user = username
         client.set_authenticated(True)
+    else:
+        context = b"multi" if client.multi is not None else b"toplevel"
+        acl.record(client, DENIED_AUTH, context, None, argv or [b"auth"], 0, username)
     return ok
 
 
@@ -109,12 +108,14 @@ def auth(client: Client, argv: list[bytes]) -> Any:
     if len(argv) > 3:
         raise ErrorReply(msg.SYNTAX)
     if len(argv) == 2:
-        if getattr(client.server, "acl", None) is None and not _requirepass(client):
+        from pyvalkey.acl import acl_of
+
+        if acl_of(client.server).users[b"default"].nopass:
             raise ErrorReply(_AUTH_NO_PASSWORD)
         username, password = b"default", argv[1]
     else:
         username, password = argv[1], argv[2]
-    if not authenticate(client, username, password):
+    if not authenticate(client, username, password, argv):
         raise ErrorReply(msg.WRONGPASS)
     return OK
 
@@ -161,7 +162,7 @@ def hello(client: Client, argv: list[bytes]) -> Any:
             pos += 2
         else:
             raise ErrorReply(b"ERR Syntax error in HELLO option '%s'" % option)
-    if credentials is not None and not authenticate(client, *credentials):
+    if credentials is not None and not authenticate(client, *credentials, argv):
         raise ErrorReply(msg.WRONGPASS)
     if not client.authenticated:
         raise ErrorReply(_HELLO_NOAUTH)
@@ -195,7 +196,8 @@ def reset_client(client: Client) -> None:
     client.select(0)
     client.resp3 = False
     client.user = b"default"
-    client.set_authenticated(not _requirepass(client) and getattr(client.server, "acl", None) is None)
+    acl = getattr(client.server, "acl", None)
+    client.set_authenticated(acl.default_open() if acl is not None else not _requirepass(client))
     client.name = b""
     # lib-name / lib-ver describe the library behind the connection and survive RESET.
     client.reply_mode = REPLY_ON
