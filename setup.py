@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
+import zlib
+from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -40,9 +42,16 @@ def extensions() -> list[Extension]:
     except ImportError:
         return []
     try:
+        # The module is compiled from a copy of wire.py that also records the CRC of wire.py, so
+        # that pyvalkey._speedups can tell a compiled module built from another version of the
+        # source (an edit without a rebuild) and ignore it.
+        source = Path(__file__).resolve().parent / "pyvalkey" / "_speedups" / "wire.py"
+        text = source.read_bytes()
+        copy = Path("build") / "cython" / "_wire_c.py"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(text + b"\nSOURCE_CRC = %d\n" % zlib.crc32(text))
         return cythonize(
-            [Extension("pyvalkey._speedups._wire_c", ["pyvalkey/_speedups/wire.py"])],
-            build_dir="build/cython",
+            [Extension("pyvalkey._speedups._wire_c", [str(copy)])],
             compiler_directives={"language_level": 3, "binding": False},
             quiet=True,
         )

@@ -5,8 +5,9 @@
 module hands the compiled ``end_of_request`` to the command loop (``hotloop``), unless
 
 * ``PYVALKEY_PURE_PYTHON`` is set to a non-empty value other than ``0`` (forces plain Python), or
-* the extension is older than ``wire.py`` (a source edit without a rebuild: the compiled copy
-  would run stale code, so it is ignored until ``pip install -e .`` builds it again).
+* the extension was built from another version of ``wire.py`` (it records the source's CRC;
+  an edit without a rebuild would otherwise run stale code): it is then ignored until
+  ``pip install -e .`` (or ``python setup.py build_ext --inplace``) builds it again.
 
 Both implementations come from one source, so they behave the same; the tests run both.
 """
@@ -14,10 +15,11 @@ Both implementations come from one source, so they behave the same; the tests ru
 from __future__ import annotations
 
 import os
+import zlib
 from types import ModuleType
 
-from pyvalkey._speedups import wire as _wire
 from pyvalkey._speedups import hotloop as _hotloop
+from pyvalkey._speedups import wire as _wire
 
 __all__ = ["IMPLEMENTATION", "compiled_wire", "describe", "process_commands", "use"]
 
@@ -31,10 +33,12 @@ def compiled_wire() -> ModuleType | None:
     except ImportError:
         return None
     try:
-        if os.path.getmtime(_wire_c.__file__) < os.path.getmtime(_wire.__file__):
-            return None
-    except (OSError, TypeError):
-        pass
+        with open(_wire.__file__, "rb") as file:
+            crc = zlib.crc32(file.read())
+    except OSError:
+        return None
+    if getattr(_wire_c, "SOURCE_CRC", None) != crc:
+        return None
     return _wire_c
 
 
