@@ -11,7 +11,9 @@ Each handler is a plain function ``handler(client, argv) -> reply`` registered b
 Metadata (arity, flags, key positions and key specs, ACL categories, tips, docs) is not typed by
 hand: it is Valkey's own, read from the oracle by ``tools/gen_command_data.py`` into
 ``data/commands.json`` and checked against the live oracle by ``tests/test_command_table.py``.
-Only commands that have a handler are in the table, so ``COMMAND`` lists what we serve.
+Only commands that have a handler are in the table, so ``COMMAND`` lists what we serve. After
+regenerating the JSON, regenerate ``_command_meta.py`` (``write_meta_module``), the compact copy
+that start-up reads instead of the JSON.
 """
 
 from __future__ import annotations
