@@ -68,6 +68,10 @@ DENIED_AUTH = 3
 DENIED_CHANNEL = 4
 DENIED_DB = 5
 
+# How selectors' denials compare (Valkey's ranking): a selector refusing the database counts
+# least, then one refusing the command, then keys and channels.
+_RANK = {0: 0, DENIED_DB: 5, DENIED_CMD: 10, DENIED_KEY: 20, DENIED_AUTH: 30, DENIED_CHANNEL: 40}
+
 REASON_NAMES = {DENIED_CMD: b"command", DENIED_KEY: b"key", DENIED_AUTH: b"auth", DENIED_CHANNEL: b"channel",
                 DENIED_DB: b"database"}
 
@@ -464,14 +468,15 @@ class Selector:
     def check(self, cmd: Command, argv: list[bytes], db_index: int, cache: list[Any]) -> tuple[int, int]:
         """(0, 0) when allowed, else (reason, argument position or -1 for the command name)."""
         name = cmd.fullname
-        if not self.allcommands and name not in self.allowed and not cmd.no_auth:
-            allowed_first = self.firstargs.get(name)
-            if allowed_first is None or len(argv) < 2 or argv[1].lower() not in allowed_first:
-                return DENIED_CMD, 0
+        # Databases first: Valkey reports a database denial even for a command the selector lacks.
         if not self.alldbs:
             denied = self._check_dbs(cmd, argv, db_index)
             if denied is not None:
                 return DENIED_DB, denied
+        if not self.allcommands and name not in self.allowed and not cmd.no_auth:
+            allowed_first = self.firstargs.get(name)
+            if allowed_first is None or len(argv) < 2 or argv[1].lower() not in allowed_first:
+                return DENIED_CMD, 0
         if not self.allkeys and has_keys(cmd):
             keys = cache[0]
             if keys is None:
@@ -522,10 +527,12 @@ class Selector:
         name = cmd.fullname
         special = _DB_ARGS.get(name)
         if special is not None:
-            for pos in special(argv):
-                index = parse_int(argv[pos])
-                if index is not None and 0 <= index <= _MAX_DB and index not in dbs:
-                    return pos
+            positions = special(argv)
+            indexes = [parse_int(argv[pos]) for pos in positions]
+            if None not in indexes:  # a malformed index: the command itself refuses it
+                for pos, index in zip(positions, indexes):
+                    if 0 <= index <= _MAX_DB and index not in dbs:  # type: ignore[operator]
+                        return pos
             if name != "move" and name != "copy":
                 return None
         if name in _ALL_DBS:
@@ -714,13 +721,13 @@ class User:
         a command denial only if no selector allows the command, else the highest reason (the
         latest argument among equal ones)."""
         cache: list[Any] = [None]
-        reason = DENIED_CMD
+        reason = 0
         where = 0
         for selector in self.selectors:
             result, pos = selector.check(cmd, argv, db_index, cache)
             if not result:
                 return 0, 0
-            if result > reason or (result == reason and pos > where):
+            if _RANK[result] > _RANK[reason] or (result == reason and pos > where):
                 reason, where = result, pos
         return reason, where
 
@@ -1011,9 +1018,7 @@ class Acl:
             line = line.strip(b" \t\r\n")
             if not line:
                 continue
-            argv = [part for part in line.split(b" ") if part]
-            if not argv:
-                continue
+            argv = line.split(b" ")  # as Valkey: two spaces make an empty argument
             if argv[0] != b"user" or len(argv) < 2:
                 errors += b"%s:%d should start with user keyword followed by the username. " % (
                     shown.encode(), number)
@@ -1119,3 +1124,20 @@ def acl_of(server: Server) -> Acl:
         acl = Acl(server)
         server.acl = acl  # type: ignore[attr-defined]
     return acl
+
+
+def aclfile_path(server: Server) -> str:
+    path = server.config.aclfile
+    path = path if isinstance(path, str) else path.decode()
+    return path if os.path.isabs(path) else server.data_path(path)
+
+
+def load_at_startup(server: Server) -> None:
+    """Load ``aclfile`` before serving; like Valkey, refuse to start when it cannot be used."""
+    errors = acl_of(server).load_file(aclfile_path(server))
+    if errors is not None:
+        import logging
+
+        logging.getLogger("pyvalkey").warning(
+            "Aborting Valkey startup because of ACL errors: %s", errors.decode("latin-1"))
+        raise SystemExit(1)

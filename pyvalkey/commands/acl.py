@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pyvalkey.acl import CATEGORIES, REASON_NAMES, Acl, acl_of, category_commands, denial_text
+from pyvalkey.acl import CATEGORIES, REASON_NAMES, Acl, acl_of, aclfile_path, category_commands, denial_text
 from pyvalkey.client import Client
 from pyvalkey.commands.helptext import HelpEntry, help_reply
 from pyvalkey.commands.parsing import parse_int
@@ -24,6 +24,7 @@ _NO_ACLFILE = (
     b"set) in order to store users in the configuration."
 )
 _SAVE_FAILED = b"ERR There was an error trying to save the ACLs. Please check the server logs for more information"
+_SUBCOMMAND_SYNTAX = b"ERR unknown subcommand or wrong number of arguments for '%s'. Try ACL HELP."
 _BAD_USERNAME = b"ERR Usernames can't contain spaces or null characters"
 _GENPASS_RANGE = (
     b"ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096"
@@ -113,16 +114,15 @@ def acl_whoami(client: Client, argv: list[bytes]) -> Any:
 
 
 def _aclfile(client: Client) -> str:
-    path = client.server.config.aclfile
-    if not path:
+    if not client.server.config.aclfile:
         raise ErrorReply(_NO_ACLFILE)
-    return path if isinstance(path, str) else path.decode()
+    return aclfile_path(client.server)
 
 
 @command("acl|load")
 def acl_load(client: Client, argv: list[bytes]) -> Any:
     path = _aclfile(client)
-    errors = _acl(client).load_file(client.server.data_path(path) if not os.path.isabs(path) else path)
+    errors = _acl(client).load_file(path)
     if errors is not None:
         raise ErrorReply(b"ERR " + errors)
     return OK
@@ -131,7 +131,7 @@ def acl_load(client: Client, argv: list[bytes]) -> Any:
 @command("acl|save")
 def acl_save(client: Client, argv: list[bytes]) -> Any:
     path = _aclfile(client)
-    if not _acl(client).save_file(client.server.data_path(path) if not os.path.isabs(path) else path):
+    if not _acl(client).save_file(path):
         raise ErrorReply(_SAVE_FAILED)
     return OK
 
@@ -141,9 +141,7 @@ def acl_cat(client: Client, argv: list[bytes]) -> Any:
     if len(argv) == 2:
         return [name.encode() for name in CATEGORIES]
     if len(argv) > 3:
-        raise ErrorReply(
-            b"ERR unknown subcommand or wrong number of arguments for 'cat'. Try ACL HELP."
-        )
+        raise ErrorReply(_SUBCOMMAND_SYNTAX % argv[1])
     category = argv[2].lower().split(b"\x00", 1)[0].decode("latin-1")
     if category not in CATEGORIES:
         raise ErrorReply(b"ERR Unknown category '%s'" % argv[2][:128])
@@ -154,7 +152,7 @@ def acl_cat(client: Client, argv: list[bytes]) -> Any:
 def acl_genpass(client: Client, argv: list[bytes]) -> Any:
     bits = 256
     if len(argv) > 3:
-        raise ErrorReply(b"ERR unknown subcommand or wrong number of arguments for 'genpass'. Try ACL HELP.")
+        raise ErrorReply(_SUBCOMMAND_SYNTAX % argv[1])
     if len(argv) == 3:
         parsed = parse_int(argv[2])
         if parsed is None:
@@ -169,7 +167,7 @@ def acl_genpass(client: Client, argv: list[bytes]) -> Any:
 @command("acl|log")
 def acl_log(client: Client, argv: list[bytes]) -> Any:
     if len(argv) > 3:
-        raise ErrorReply(b"ERR unknown subcommand or wrong number of arguments for 'log'. Try ACL HELP.")
+        raise ErrorReply(_SUBCOMMAND_SYNTAX % argv[1])
     acl = _acl(client)
     count = 10
     if len(argv) == 3:
