@@ -36,6 +36,9 @@ class Stats:
 
     def __init__(self) -> None:
         self.reset()
+        # ACL denials (pyvalkey/acl.py) for INFO stats; CONFIG RESETSTAT keeps them, as Valkey.
+        self.acl_denied_auth = self.acl_denied_cmd = self.acl_denied_key = 0
+        self.acl_denied_channel = self.acl_denied_db = 0
 
     def reset(self) -> None:
         self.commands_processed = 0
@@ -255,6 +258,10 @@ class Server:
         # during a long load get -LOADING as from Valkey (exits on a bad file).
         from pyvalkey.commands.persistence import on_server_start_serving, refusing_until_loaded
 
+        if self.config.aclfile:  # users from the ACL file (pyvalkey/acl.py); exits when it is wrong
+            from pyvalkey.acl import load_at_startup
+
+            load_at_startup(self)
         with refusing_until_loaded(self):
             self.listeners = await start_listeners(self)
             await on_server_start_serving(self)
