@@ -628,6 +628,11 @@ class Engine:
             return ERR_NOSCRIPT
         if not cmd.stale_ok and running_stale(self.server):
             return ERR_STALE
+        acl = getattr(self.server, "acl", None)  # pyvalkey/acl.py, once users are in use
+        if acl is not None and acl.installed:
+            denied = acl.check_script_command(ctx.caller, cmd, argv)
+            if denied is not None:
+                return denied.decode("latin-1")
         if ctx.read_only and (cmd.is_write or cmd.may_replicate or cmd.fullname in _MAY_REPLICATE):
             return ERR_READONLY
         if cmd.is_write and not ctx.wrote:
@@ -659,8 +664,13 @@ class Engine:
         cmd = self.server.dispatcher.lookup(argv)
         if type(cmd) is not Command and getattr(cmd, "command", None) is None:
             raise LuaRaise(self.error_table(b"Invalid command passed to server.acl_check_cmd()"))
-        # No ACL users yet: the default user may run every command.
-        return True
+        if type(cmd) is not Command:
+            cmd = cmd.command  # type: ignore[union-attr]  # wrong arity: still a known command
+        acl = getattr(self.server, "acl", None)
+        ctx = self.run_ctx
+        if acl is None or ctx is None:
+            return True  # no ACL users yet: the default user may run every command
+        return acl.allowed(ctx.caller.user, cmd, argv, ctx.caller.db.index)
 
     def _log(self, *values: Any) -> Any:
         if len(values) < 2:
