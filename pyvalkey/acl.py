@@ -771,6 +771,17 @@ def merge_selector_args(args: list[bytes]) -> tuple[list[bytes] | None, int]:
 # -- the server's ACL state --------------------------------------------------------------------
 
 
+_EXEC_DENIED = (
+    b"NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. "
+    b"This command is no longer allowed for the following reason: "
+)
+_EXEC_REASONS = {
+    DENIED_CMD: b"no permission to execute the command or subcommand",
+    DENIED_KEY: b"no permission to touch the specified keys",
+    DENIED_CHANNEL: b"no permission to access one of the channels used as arguments",
+}
+
+
 class LogEntry:
     __slots__ = ("cinfo", "context", "count", "created", "entry_id", "object", "reason", "updated", "username")
 
@@ -937,6 +948,17 @@ class Acl:
             return None
         self.record(client, reason, b"multi" if client.multi is not None else b"toplevel", cmd, argv, pos)
         return ErrorReply(b"NOPERM " + denial_text(reason, user.name, cmd, argv, pos, False))
+
+    def exec_check(self, client: Client, cmd: Command, argv: list[bytes]) -> ErrorReply | None:
+        """EXEC checks each queued command again: the rules may have changed since it was queued."""
+        user = self.users.get(client.user)
+        if user is None:
+            return None
+        reason, pos = user.check(cmd, argv, client.db.index)
+        if not reason:
+            return None
+        self.record(client, reason, b"multi", cmd, argv, pos)
+        return ErrorReply(_EXEC_DENIED + _EXEC_REASONS.get(reason, b"no permission"))
 
     def check_script_command(self, client: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         """The error text for a command a script may not run for its caller (None: allowed)."""

@@ -277,6 +277,23 @@ def test_noperm_in_multi(pair: Any) -> None:
     user("DEL", "k1")
 
 
+def test_rules_changed_before_exec(pair: Any) -> None:
+    admin = pair()
+    admin("ACL", "SETUSER", "alice", "on", "nopass", "~*", "&*", "+@all")
+    user = pair()
+    user("AUTH", "alice", "x")
+    user("MULTI")
+    user("SET", "k1", "v")
+    user("GET", "k1")
+    user("PUBLISH", "ch", "m")
+    user("INCR", "n")
+    admin("ACL", "SETUSER", "alice", "resetkeys", "~k*", "resetchannels", "-incr")
+    user("EXEC")
+    admin("ACL", "SETUSER", "alice", "allkeys", "allchannels", "+@all")
+    mine, real = admin.both("ACL", "LOG", "3")
+    assert _log_shape(mine) == _log_shape(real)
+
+
 def test_acl_log(pair: Any) -> None:
     admin = pair()
     admin("ACL", "SETUSER", "alice", "on", ">pw", "~k*", "&c", "+get", "+publish", "+set")
