@@ -63,8 +63,16 @@ def exec_(client: Client, argv: list[bytes]) -> Any:
     call = server.dispatcher.call
     was_denying = client.deny_blocking
     client.deny_blocking = True
+    acl = getattr(server, "acl", None)  # pyvalkey/acl.py: rules may have changed since queueing
+    acl_check = acl.exec_check if acl is not None and acl.installed else None
     try:
         for cmd, cmd_argv in queued:
+            if acl_check is not None:
+                denied = acl_check(client, cmd, cmd_argv)
+                if denied is not None:
+                    server.stats.count_error(denied.message)
+                    server.dispatcher.write_reply(client, denied)
+                    continue
             call(client, cmd, cmd_argv)
     finally:
         client.deny_blocking = was_denying
