@@ -1163,3 +1163,26 @@ def load_at_startup(server: Server) -> None:
         logging.getLogger("pyvalkey").warning(
             "Aborting Valkey startup because of ACL errors: %s", errors.decode("latin-1"))
         raise SystemExit(1)
+
+
+def full_key_access(client: Client, argv: list[bytes]) -> bool:
+    """Whether the client's user may run this command with read access to every key (SORT's BY
+    and GET patterns read keys nobody named; Valkey's ACLUserCheckCmdWithUnrestrictedKeyAccess)."""
+    acl = getattr(client.server, "acl", None)
+    if acl is None or not acl.installed:
+        return True
+    user = acl.users.get(client.user)
+    if user is None:
+        return True
+    from pyvalkey.commands.registry import COMMANDS
+
+    cmd = COMMANDS.get(argv[0].lower())
+    if cmd is None:
+        return True
+    cache: list[Any] = [None]
+    for selector in user.selectors:
+        if selector.check(cmd, argv, client.db.index, cache)[0]:
+            continue
+        if selector.allkeys or any(p == b"*" and flags & PERM_READ for p, flags in selector.patterns):
+            return True
+    return False

@@ -277,6 +277,23 @@ def test_noperm_in_multi(pair: Any) -> None:
     user("DEL", "k1")
 
 
+def test_sort_patterns_need_full_key_access(pair: Any) -> None:
+    admin = pair()
+    admin("RPUSH", "k1", "2", "1")
+    admin("ACL", "SETUSER", "alice", "on", "nopass", "~k*", "+@all")
+    admin("ACL", "SETUSER", "bob", "on", "nopass", "%R~*", "%W~k*", "+@all")
+    user = pair()
+    user("AUTH", "alice", "x")
+    user("SORT", "k1")
+    user("SORT", "k1", "BY", "nosort")
+    user("SORT", "k1", "BY", "w_*")
+    user("SORT", "k1", "GET", "#")
+    user("SORT_RO", "k1", "GET", "v_*")
+    user("AUTH", "bob", "x")
+    user("SORT", "k1", "BY", "w_*", "GET", "#")
+    admin("DEL", "k1")
+
+
 def test_rules_changed_before_exec(pair: Any) -> None:
     admin = pair()
     admin("ACL", "SETUSER", "alice", "on", "nopass", "~*", "&*", "+@all")
