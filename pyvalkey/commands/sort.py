@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pyvalkey.acl import full_key_access
 from pyvalkey.client import Client
 from pyvalkey.commands.parsing import parse_int
 from pyvalkey.commands.registry import command
@@ -143,8 +144,12 @@ def _sort(client: Client, argv: list[bytes], readonly: bool) -> Any:
             if not sortby.valid:
                 # A constant weight: nothing to sort (and this sticks, as in Valkey).
                 dontsort = True
+            elif not full_key_access(client, argv):  # the pattern reads keys ACLs may forbid
+                raise ErrorReply(b"ERR BY option of SORT denied due to insufficient ACL permissions.")
             j += 1
         elif option == b"get" and left >= 1:
+            if not full_key_access(client, argv):
+                raise ErrorReply(b"ERR GET option of SORT denied due to insufficient ACL permissions.")
             gets.append(_Pattern(argv[j + 1]))
             j += 1
         else:
