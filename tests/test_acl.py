@@ -294,6 +294,21 @@ def test_sort_patterns_need_full_key_access(pair: Any) -> None:
     admin("DEL", "k1")
 
 
+def test_blocked_command_rechecked_when_served(pair: Any) -> None:
+    admin = pair()
+    admin("ACL", "SETUSER", "alice", "on", "nopass", "~*", "&*", "+@all")
+    user = pair()
+    user("AUTH", "alice", "x")
+    for client in (user.ours, user.theirs):
+        client.send(b"BLPOP blk 0\r\n")
+    admin.both("PING")  # the BLPOPs are in before the rules change
+    admin("ACL", "SETUSER", "alice", "resetkeys", "~other")
+    admin("LPUSH", "blk", "1")
+    assert user.ours.read_reply() == user.theirs.read_reply() == b"-NOPERM No permissions to access a key\r\n"
+    admin("LLEN", "blk")
+    admin("DEL", "blk")
+
+
 def test_rules_changed_before_exec(pair: Any) -> None:
     admin = pair()
     admin("ACL", "SETUSER", "alice", "on", "nopass", "~*", "&*", "+@all")
