@@ -346,6 +346,13 @@ class Blocking:
                     continue
                 if client.db is not state.db:
                     client.db = state.db
+                acl = getattr(self.server, "acl", None)  # pyvalkey/acl.py
+                if acl is not None and acl.installed:
+                    # The user's rules may have changed while it waited: Valkey checks again.
+                    denied = acl.pre_check(client, state.command, state.argv)
+                    if denied is not None:
+                        self.release(client, denied)
+                        continue
                 state.rerunning = True
                 out_before = len(client.out)
                 try:
