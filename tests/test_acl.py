@@ -60,6 +60,10 @@ def pair(acl: Differ, pyvalkey_server: ServerProcess, oracle_server: ServerProce
         connection.close()
 
 
+def _mask_id(reply: bytes) -> bytes:
+    return re.sub(rb"\$2\r\nid\r\n:\d+", b"$2\r\nid\r\n:?", reply)
+
+
 def _sorted_array(reply: bytes) -> list[bytes]:
     return sorted(reply.split(b"\r\n")[2::2])
 
@@ -526,3 +530,42 @@ def test_acl_save_and_load(tmp_path: Any) -> None:
             real.stop()
     finally:
         ours.stop()
+
+
+@pytest.mark.parametrize("rule", ["off", "resetpass"])
+def test_default_user_locked(pair: Any, rule: str) -> None:
+    admin = pair()
+    admin("ACL", "SETUSER", "alice", "on", ">pw", "+@all", "~*")
+    admin("ACL", "SETUSER", "default", rule)
+    fresh = pair()
+    fresh("PING")
+    fresh("HELLO", "3")
+    fresh("AUTH", "x")
+    fresh("AUTH", "default", "x")
+    mine, real = fresh.both("HELLO", "3", "AUTH", "alice", "pw")
+    assert _mask_id(mine) == _mask_id(real)
+    fresh("ACL", "WHOAMI")
+    fresh("RESET")
+    fresh("PING")
+    admin("ACL", "WHOAMI")  # already connected: still the default user
+
+
+@pytest.mark.parametrize("resp3", [False, True])
+def test_channel_permissions(pair: Any, resp3: bool) -> None:
+    admin = pair()
+    admin("ACL", "SETUSER", "sub", "on", "nopass", "+@all", "~*", "resetchannels", "&news.*", "&lit")
+    user = pair()
+    if resp3:
+        user.both("HELLO", "3")
+    user("AUTH", "sub", "x")
+    user("PUBLISH", "news.a", "m")
+    user("PUBLISH", "other", "m")
+    user("SPUBLISH", "other", "m")
+    user("SUBSCRIBE", "other")
+    user("SSUBSCRIBE", "news.b", "other")
+    user("PSUBSCRIBE", "news.x*")
+    user("PSUBSCRIBE", "news.*")
+    user("PUNSUBSCRIBE")
+    user("SUBSCRIBE", "lit", "news.z")
+    user("UNSUBSCRIBE")
+    user("PUBSUB", "NUMSUB", "other")
