@@ -540,6 +540,14 @@ def _apply_slowlog_threshold(server: Any, value: int) -> None:
     server.stats.slowlog_threshold_us = value
 
 
+def _apply_latency_threshold(server: Any, value: int) -> None:
+    server.stats.set_latency_threshold(value)
+
+
+def _apply_latency_tracking(server: Any, value: bool) -> None:
+    server.stats.latency_tracking = bool(value)
+
+
 def _apply_slowlog_len(server: Any, value: int) -> None:
     slowlog = getattr(server, "slowlog", None)
     if slowlog is not None:
@@ -656,6 +664,8 @@ _DEFAULT_OVERRIDES = {"port": "6379", "enable-debug-command": "no"}
 _EXTRA: dict[str, dict[str, Any]] = {
     "slowlog-log-slower-than": {"apply": _apply_slowlog_threshold},
     "commandlog-execution-slower-than": {"apply": _apply_slowlog_threshold},
+    "latency-monitor-threshold": {"apply": _apply_latency_threshold},
+    "latency-tracking": {"apply": _apply_latency_tracking},
     "slowlog-max-len": {"apply": _apply_slowlog_len},
     "commandlog-slow-execution-max-len": {"apply": _apply_slowlog_len},
     "proto-max-bulk-len": {"apply": _apply_bulk_len},

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pyvalkey.client import REPLY_OFF, REPLY_ON, REPLY_SKIP
 from pyvalkey.commands.registry import COMMANDS, Command
 from pyvalkey.errors import msg
+from pyvalkey.latency import note_slow_call
 from pyvalkey.protocol.replies import ErrorReply, Raw
 from pyvalkey.protocol.writer import encode, encode_error
 
@@ -204,8 +205,11 @@ class Dispatcher:
         client.commands_processed += 1
         stats = self.stats
         stats.commands_processed += 1
-        if elapsed_us >= stats.slowlog_threshold_us >= 0:
-            self.server.slowlog.record(client, argv, elapsed_us)
+        if elapsed_us >= stats.slow_path_us >= 0:  # slow log, latency monitor
+            note_slow_call(self.server, client, cmd, argv, elapsed_us)
+        if stats.latency_tracking:  # LATENCY HISTOGRAM, INFO latencystats
+            histogram = cmd.latency_us
+            histogram[elapsed_us] = histogram.get(elapsed_us, 0) + 1
         if self.observe is not None:  # MONITOR feed, tracked keys (see __init__)
             self.observe(client, cmd, argv)
         propagator = self.propagator

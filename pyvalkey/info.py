@@ -665,16 +665,19 @@ def section_latencystats(server: Server) -> Fields:
     fields: Fields = []
     if not _conf(server, "latency_tracking", True):
         return fields
+    from pyvalkey.latency import percentile_us
+
+    percentiles = _conf(server, "latency_tracking_info_percentiles", [50.0, 99.0, 99.9])
     for cmd in _commands_in_order():
-        if cmd.calls:
-            mean = cmd.usec / cmd.calls
-            fields.append(
-                (
-                    "latency_percentiles_usec_" + _safe_name(cmd.fullname),
-                    f"p50={mean:.3f},p99={mean:.3f},p99.9={mean:.3f}",
-                )
-            )
+        if cmd.latency_us:
+            shown = ",".join(f"p{_percentile_name(p)}={percentile_us(cmd.latency_us, p):.3f}" for p in percentiles)
+            fields.append(("latency_percentiles_usec_" + _safe_name(cmd.fullname), shown))
     return fields
+
+
+def _percentile_name(percentile: float) -> str:
+    # Valkey prints the configured percentile as %f with trailing zeros removed (50, 99.9).
+    return f"{percentile:f}".rstrip("0").rstrip(".")
 
 
 def section_cluster(server: Server) -> Fields:

@@ -202,10 +202,21 @@ class MemoryGuard:
         keyspace = server.keyspace
         if keyspace.is_replica and config.replica_ignore_maxmemory:
             return True
-        from pyvalkey.commands.server import estimate_value_size
-
         volatile = policy.startswith("volatile-")
         samples = config.maxmemory_samples
+        if config.latency_monitor_threshold:
+            started = time.perf_counter_ns()
+            try:
+                return self._evict_until(limit, volatile, policy, samples)
+            finally:
+                from pyvalkey.latency import monitor
+
+                monitor(server).add_sample_if_needed("eviction-cycle", (time.perf_counter_ns() - started) // 1_000_000)
+        return self._evict_until(limit, volatile, policy, samples)
+
+    def _evict_until(self, limit: int, volatile: bool, policy: str, samples: int) -> bool:
+        from pyvalkey.commands.server import estimate_value_size
+
         while self.used > limit:
             picked = self._pick(volatile, policy, samples)
             if picked is None:

@@ -35,6 +35,9 @@ class Stats:
     """Counters for INFO stats / commandstats / errorstats."""
 
     def __init__(self) -> None:
+        # latency-monitor-threshold (ms, 0: off) and latency-tracking, pushed by CONFIG
+        self.latency_threshold_ms = 0
+        self.latency_tracking = True
         self.reset()
         # ACL denials (pyvalkey/acl.py) for INFO stats; CONFIG RESETSTAT keeps them, as Valkey.
         self.acl_denied_auth = self.acl_denied_cmd = self.acl_denied_key = 0
@@ -49,6 +52,28 @@ class Stats:
         self.net_input_bytes = 0
         self.net_output_bytes = 0
         self.slowlog_threshold_us = 10000
+
+    # The dispatcher compares each call's duration with one figure, ``slow_path_us``: the
+    # smallest duration that the slow log or the latency monitor wants to hear about (-1: none).
+
+    @property
+    def slowlog_threshold_us(self) -> int:
+        return self._slowlog_threshold_us
+
+    @slowlog_threshold_us.setter
+    def slowlog_threshold_us(self, value: int) -> None:
+        self._slowlog_threshold_us = value
+        self._update_slow_path()
+
+    def set_latency_threshold(self, milliseconds: int) -> None:
+        self.latency_threshold_ms = milliseconds
+        self._update_slow_path()
+
+    def _update_slow_path(self) -> None:
+        candidates = [self._slowlog_threshold_us] if self._slowlog_threshold_us >= 0 else []
+        if self.latency_threshold_ms > 0:
+            candidates.append(self.latency_threshold_ms * 1000)
+        self.slow_path_us = min(candidates) if candidates else -1
 
     def count_error(self, message: bytes) -> None:
         self.total_error_replies += 1
@@ -95,11 +120,20 @@ def redact_argv(argv: list[bytes]) -> list[bytes]:
         for i in range(2, len(shown) - 1, 2):
             if shown[i].lower() in _SENSITIVE_CONFIGS:
                 shown[i + 1] = REDACTED
-    elif name == b"acl" and len(shown) > 3 and shown[1].lower() == b"setuser":
-        for i in range(3, len(shown)):
-            if shown[i][:1] in (b">", b"<", b"#", b"!"):
-                shown[i] = REDACTED
+    elif name == b"acl" and len(shown) > 2 and shown[1].lower() == b"setuser":
+        # the user name and every rule: any of them may carry a password
+        shown[2:] = [REDACTED] * (len(shown) - 2)
     return shown
+
+
+def _skips_commandlog(fullname: str) -> bool:
+    from pyvalkey.commands.registry import COMMANDS
+
+    name, _, sub = fullname.partition("|")
+    cmd = COMMANDS.get(name.encode())
+    if cmd is not None and sub:
+        cmd = cmd.subcommands.get(sub.encode())
+    return cmd is not None and "skip_commandlog" in cmd.flags
 
 
 class SlowLog:
@@ -112,6 +146,17 @@ class SlowLog:
         max_len = self.server.config.commandlog_slow_execution_max_len
         if max_len <= 0:
             return
+        blocked = client.blocked
+        if blocked is not None and not getattr(blocked, "rerunning", False):
+            return  # a blocking command is logged when it is served, not when it blocks
+        if _skips_commandlog(client.last_command):
+            return  # EXEC and the like: the commands they ran are logged instead
+        if client.kind == "lua":
+            # A command run by a script is logged under the client that ran the script.
+            running = getattr(getattr(self.server, "scripting", None), "running", None)
+            context = running() if running is not None else None
+            if context is not None:
+                client = context.caller
         shown = redact_argv(argv[:32])
         args = [a if len(a) <= 128 else a[:128] + b"... (%d more bytes)" % (len(a) - 128) for a in shown]
         if len(argv) > 32:
@@ -143,6 +188,8 @@ class Server:
         self.stats = Stats()
         # Valkey 9 names the slowlog settings commandlog-*; slowlog-* are their aliases.
         self.stats.slowlog_threshold_us = self.config.commandlog_execution_slower_than
+        self.stats.set_latency_threshold(self.config.latency_monitor_threshold)
+        self.stats.latency_tracking = bool(self.config.latency_tracking)
         self.slowlog = SlowLog(self)
         self.cron_jobs: list[Callable[[], None]] = []
         self.client_close_hooks: list[Callable[[Client], None]] = []
@@ -222,7 +269,14 @@ class Server:
             return
         self.cronloops += 1
         self.keyspace.refresh_time()
-        self.keyspace.active_expire_cycle()
+        if self.config.latency_monitor_threshold:
+            started = time.perf_counter_ns()
+            self.keyspace.active_expire_cycle()
+            from pyvalkey.latency import monitor
+
+            monitor(self).add_sample_if_needed("expire-cycle", (time.perf_counter_ns() - started) // 1_000_000)
+        else:
+            self.keyspace.active_expire_cycle()
         timeout = self.config.timeout
         if timeout:
             now = self.clock.ms()

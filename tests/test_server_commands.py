@@ -7,7 +7,7 @@ import socket
 import time
 
 import pytest
-from resp import RawClient
+from resp import RawClient, encode_command
 from servers import start_oracle, start_pyvalkey
 
 
@@ -117,6 +117,34 @@ def test_slowlog_entries(slow, resp3) -> None:
     assert mine == real
     assert parse(slow.ours("SLOWLOG", "LEN")) == parse(slow.theirs("SLOWLOG", "LEN"))
     ours, theirs = slow.both("SLOWLOG", "GET", "2")
+    assert [entry_shape(e) for e in parse(ours)] == [entry_shape(e) for e in parse(theirs)]  # type: ignore[union-attr]
+
+
+def test_slowlog_transactions_scripts_and_blocking(slow, pyvalkey_server, oracle_server) -> None:
+    """EXEC is not logged (the commands it ran are); a script's commands are logged under the
+    script's caller; a blocking command is logged once served, not when it blocks."""
+    slow("CLIENT", "SETNAME", "tester")
+    slow("MULTI")
+    slow("SET", "k", "v")
+    slow("GET", "k")
+    slow("EXEC")
+    slow("EVAL", "return server.call('ping')", "0")
+    slow("DEL", "mylist")
+    waiters = [RawClient(pyvalkey_server.port), RawClient(oracle_server.port)]
+    try:
+        for waiter in waiters:
+            waiter("CLIENT", "SETNAME", "waiter")
+            waiter.send(encode_command("BLPOP", "mylist", "0"))
+        time.sleep(0.2)
+        ours, theirs = slow.both("SLOWLOG", "GET", "-1")
+        assert [entry_shape(e) for e in parse(ours)] == [entry_shape(e) for e in parse(theirs)]  # type: ignore[union-attr]
+        slow("LPUSH", "mylist", "1")
+        for waiter in waiters:
+            assert waiter.read_reply() == b"*2\r\n$6\r\nmylist\r\n$1\r\n1\r\n"
+    finally:
+        for waiter in waiters:
+            waiter.close()
+    ours, theirs = slow.both("SLOWLOG", "GET", "-1")
     assert [entry_shape(e) for e in parse(ours)] == [entry_shape(e) for e in parse(theirs)]  # type: ignore[union-attr]
 
 

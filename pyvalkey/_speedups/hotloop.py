@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from pyvalkey.latency import note_slow_call
 from pyvalkey.protocol.reader import HiredisRequestReader, ProtocolError
 from pyvalkey.protocol.replies import ErrorReply, Raw
 from pyvalkey.protocol.writer import encode, encode_error
@@ -142,8 +143,11 @@ def process_commands(client: Any, server: Any) -> None:
         client.last_command = cmd.fullname
         client.commands_processed += 1
         stats.commands_processed += 1
-        if elapsed_us >= stats.slowlog_threshold_us >= 0:
-            server.slowlog.record(client, argv, elapsed_us)
+        if elapsed_us >= stats.slow_path_us >= 0:  # slow log, latency monitor
+            note_slow_call(server, client, cmd, argv, elapsed_us)
+        if stats.latency_tracking:  # LATENCY HISTOGRAM, INFO latencystats
+            histogram = cmd.latency_us
+            histogram[elapsed_us] = histogram.get(elapsed_us, 0) + 1
         if dispatcher.observe is not None:  # MONITOR feed, tracked keys
             dispatcher.observe(client, cmd, argv)
         if propagator.active:

@@ -18,6 +18,7 @@ from pyvalkey.commands import (  # noqa: F401
     hyperloglog,
     introspection,
     keys,
+    latency,
     lists,
     migrate,
     persistence,

@@ -170,6 +170,7 @@ class Command:
         "key_specs",
         "key_step",
         "last_key",
+        "latency_us",
         "loading_ok",
         "may_replicate",
         "name",
@@ -252,6 +253,8 @@ class Command:
     def reset_stats(self) -> None:
         self.calls = 0
         self.usec = 0
+        # {call duration in µs: calls} while latency-tracking is on (pyvalkey/latency.py)
+        self.latency_us: dict[int, int] = {}
         self.rejected_calls = 0
         self.failed_calls = 0
 
