@@ -21,6 +21,7 @@ from pyvalkey.commands import (  # noqa: F401
     latency,
     lists,
     migrate,
+    modules,
     persistence,
     replication,
     pubsub,

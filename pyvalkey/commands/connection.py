@@ -21,7 +21,8 @@ _PONG_PUSH_EMPTY = b""
 _RESET = SimpleString(b"RESET")
 
 # Valkey loads its Lua engine as a module and lists it in HELLO.
-_MODULES = [{b"name": b"lua", b"ver": 1, b"path": b"lua", b"args": []}]
+# Valkey 9 runs Lua scripting as a module: HELLO and MODULE LIST report it.
+LOADED_MODULES = [{b"name": b"lua", b"ver": 1, b"path": b"lua", b"args": []}]
 
 RESET_HOOKS: list[Callable[[Client], None]] = []
 
@@ -179,7 +180,7 @@ def hello(client: Client, argv: list[bytes]) -> Any:
         b"id": client.id,
         b"mode": _mode(client),
         b"role": _role(client),
-        b"modules": _MODULES,
+        b"modules": LOADED_MODULES,
     }
 
 
