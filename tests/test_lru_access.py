@@ -213,3 +213,34 @@ def test_object_idletime_and_debug_object(diff: Any) -> None:
     diff("OBJECT", "IDLETIME", "k1b")
     diff("OBJECT", "IDLETIME", "nokey")
     diff("FLUSHALL")
+
+
+def _bulk(reply: bytes) -> bytes:
+    header, _, rest = reply.partition(b"\r\n")
+    assert header.startswith(b"$")
+    return rest[: int(header[1:])]
+
+
+def test_restore_idletime_swapdb_and_move(diff: Any) -> None:
+    diff("SET", "a", "1")
+    payload = _bulk(diff("DUMP", "a"))
+    diff("RESTORE", "b", "0", payload, "IDLETIME", "1000")
+    mine, real = diff.both("OBJECT", "IDLETIME", "b")
+    # Both servers count from the same restore; a second may tick between the two calls.
+    assert mine in (b":1000\r\n", b":1001\r\n") and real in (b":1000\r\n", b":1001\r\n")
+    diff("SELECT", "1")
+    diff("SET", "c", "v")
+    diff("SWAPDB", "0", "1")
+    diff("OBJECT", "IDLETIME", "c")  # nil: db 1 now holds what db 0 held (a, b)
+    diff("SELECT", "0")
+    diff("OBJECT", "IDLETIME", "c")
+    mine, real = diff.both("OBJECT", "IDLETIME", "b")  # b moved to db 1 with the swap
+    assert mine == real == b"$-1\r\n"
+    diff("MOVE", "c", "2")
+    diff("SELECT", "2")
+    diff("OBJECT", "IDLETIME", "c")
+    mine, _ = diff.both("DEBUG", "OBJECT", "c")
+    assert b" lru_seconds_idle:0" in mine
+    diff("SELECT", "1")
+    mine, real = diff.both("OBJECT", "IDLETIME", "b")
+    assert mine in (b":1000\r\n", b":1001\r\n") and real in (b":1000\r\n", b":1001\r\n")
