@@ -330,24 +330,12 @@ def command_may_replicate(client: Client, cmd: Command, argv: list[bytes]) -> bo
         return True
     if name not in _SCRIPT_CALLS:
         return False
-    state = getattr(client.server, "scripting", None)
-    if len(argv) < 2:
-        return True
-    if name == "fcall":
-        function = state.functions.get(argv[1].lower()) if state is not None else None
-        return function is None or b"no-writes" not in function.flags
-    if name == "evalsha":
-        script = state.scripts.get(argv[1].lower()) if state is not None else None
-        if script is None:
-            return True
-        flags, shebang = script.flags, script.shebang
-    else:
-        from pyvalkey.scripting.state import parse_shebang
+    from pyvalkey.scripting.state import declared_flags
 
-        try:
-            flags, shebang, _ = parse_shebang(argv[1])
-        except ErrorReply:
-            return True
+    declared = declared_flags(client.server, name, argv)
+    if declared is None:
+        return True  # an unknown script or function counts as writing
+    flags, shebang = declared
     return not shebang or b"no-writes" not in flags
 
 

@@ -753,22 +753,12 @@ def _script_writes(client: Client, cmd: Command, argv: list[bytes]) -> bool:
     name = cmd.fullname
     if name not in _SCRIPT_CALLS or len(argv) < 2:
         return False
-    state = getattr(client.server, "scripting", None)
-    if name == "fcall":
-        function = state.functions.get(argv[1].lower()) if state is not None else None
-        return function is not None and b"no-writes" not in function.flags
-    if name == "evalsha":
-        script = state.scripts.get(argv[1].lower()) if state is not None else None
-        if script is None:
-            return False
-        flags, shebang = script.flags, script.shebang
-    else:
-        from pyvalkey.scripting.state import parse_shebang
+    from pyvalkey.scripting.state import declared_flags
 
-        try:
-            flags, shebang, _ = parse_shebang(argv[1])
-        except ErrorReply:
-            return False
+    declared = declared_flags(client.server, name, argv)
+    if declared is None:
+        return False
+    flags, shebang = declared
     return bool(shebang) and b"no-writes" not in flags
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pyvalkey.protocol.replies import ErrorReply
@@ -432,47 +433,44 @@ def _flags_deny_oom(flags: Any) -> bool:
     return b"allow-oom" not in flags and b"no-writes" not in flags
 
 
-def _eval_denyoom(client: Client, argv: list[bytes]) -> bool:
-    """Whether an EVAL is denyoom: by the flags of its script's shebang, when it has one."""
+def declared_flags(server: Server, name: str, argv: list[bytes]) -> tuple[Any, bool] | None:
+    """What the script or function called by ``argv`` (EVAL, EVALSHA, FCALL and their _RO forms,
+    ``name`` being the command's name) declares: ``(flags, declared)``, ``declared`` False for a
+    script without a shebang (checked command by command as it runs). None when the script or
+    function is unknown or its shebang is invalid (errors the call itself reports)."""
     if len(argv) < 2:
-        return False
-    state = scripting(client.server)
-    script = state.scripts.get(sha1hex(argv[1]))
+        return None
+    state = getattr(server, "scripting", None)
+    kind = name.removesuffix("_ro")
+    if kind == "fcall":
+        function = state.functions.get(argv[1].lower()) if state is not None else None
+        return None if function is None else (function.flags, True)
+    if kind == "evalsha":
+        script = state.scripts.get(argv[1].lower()) if state is not None and len(argv[1]) == 40 else None
+        return None if script is None else (script.flags, script.shebang)
+    script = state.scripts.get(sha1hex(argv[1])) if state is not None else None
     if script is not None:
-        return script.shebang and _flags_deny_oom(script.flags)
+        return script.flags, script.shebang
     try:
         flags, shebang, _ = parse_shebang(argv[1])
     except ErrorReply:
-        return False  # the error is reported when the command runs
-    return shebang and _flags_deny_oom(flags)
+        return None
+    return flags, shebang
 
 
-def _evalsha_denyoom(client: Client, argv: list[bytes]) -> bool:
-    if len(argv) < 2 or len(argv[1]) != 40:
-        return False
-    script = scripting(client.server).scripts.get(argv[1].lower())
-    return script is not None and script.shebang and _flags_deny_oom(script.flags)
+def _script_denyoom(name: str) -> Callable[[Client, list[bytes]], bool]:
+    def denyoom(client: Client, argv: list[bytes]) -> bool:
+        declared = declared_flags(client.server, name, argv)
+        return declared is not None and declared[1] and _flags_deny_oom(declared[0])
 
-
-def _fcall_denyoom(client: Client, argv: list[bytes]) -> bool:
-    if len(argv) < 2:
-        return False
-    function = scripting(client.server).functions.get(argv[1].lower())
-    return function is not None and _flags_deny_oom(function.flags)
+    return denyoom
 
 
 def _register_denyoom() -> None:
     from pyvalkey.maxmemory import DYNAMIC_DENYOOM
 
     DYNAMIC_DENYOOM.update(
-        {
-            "eval": _eval_denyoom,
-            "eval_ro": _eval_denyoom,
-            "evalsha": _evalsha_denyoom,
-            "evalsha_ro": _evalsha_denyoom,
-            "fcall": _fcall_denyoom,
-            "fcall_ro": _fcall_denyoom,
-        }
+        {name: _script_denyoom(name) for name in ("eval", "eval_ro", "evalsha", "evalsha_ro", "fcall", "fcall_ro")}
     )
 
 
