@@ -569,3 +569,15 @@ def test_channel_permissions(pair: Any, resp3: bool) -> None:
     user("SUBSCRIBE", "lit", "news.z")
     user("UNSUBSCRIBE")
     user("PUBSUB", "NUMSUB", "other")
+
+
+def test_pubsub_default_config(acl: Differ) -> None:
+    try:
+        acl("CONFIG", "SET", "acl-pubsub-default", "allchannels")
+        acl("ACL", "SETUSER", "tmp", "on", "(+get)")
+        acl("ACL", "SETUSER", "dave", "reset", "&x")
+        acl("ACL", "LIST")
+    finally:
+        acl("CONFIG", "SET", "acl-pubsub-default", "resetchannels")
+    acl("ACL", "SETUSER", "dave", "reset")
+    acl("ACL", "GETUSER", "dave")
