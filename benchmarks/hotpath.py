@@ -103,25 +103,28 @@ def callgrind(test: str, batches: int, pure: bool) -> float:
         out = os.path.join(workdir, "callgrind.out")
         argv = ["valgrind", "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=builtin_sorted",
                 f"--callgrind-out-file={out}", sys.executable, os.path.abspath(__file__), "--repeat", "1",
-                "--batches", str(batches), test] + (["--pure"] if pure else [])
+                "--batches", str(batches), "--pipeline", str(PIPELINE), test] + (["--pure"] if pure else [])
         subprocess.run(argv, check=True, capture_output=True)
         with open(out) as file:
             for line in file:
-                if line.startswith("totals:") or line.startswith("summary:"):
+                if line.startswith(("totals:", "summary:")):
                     return int(line.split()[1]) / (batches * PIPELINE)
     raise RuntimeError("no totals in the callgrind output")
 
 
 def main(argv: list[str] | None = None) -> int:
+    global PIPELINE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("tests", nargs="*", default=["ping", "ping_inline", "get", "set", "incr", "mset"])
     parser.add_argument("--batches", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=5, help="runs per test; the median is shown")
     parser.add_argument("--profile", action="store_true", help="cProfile the first test instead")
     parser.add_argument("--pure", action="store_true", help="force the pure-Python path")
+    parser.add_argument("--pipeline", type=int, default=PIPELINE, help="requests per read (default 16)")
     parser.add_argument("--callgrind", action="store_true",
                         help="count instructions per command with valgrind instead of timing")
     args = parser.parse_args(argv)
+    PIPELINE = args.pipeline
     if args.callgrind:
         for test in args.tests:
             figure = callgrind(test, min(args.batches, 1000), args.pure)

@@ -175,7 +175,11 @@ class Dispatcher:
         return ErrorReply(b"ERR " + str(exc).replace("\n", " ").encode(errors="replace"))
 
     def call(self, client: Client, cmd: Command, argv: list[bytes]) -> Any:
-        """Run a looked-up, checked command; returns the reply value after writing it."""
+        """Run a looked-up, checked command; returns the reply value after writing it.
+
+        pyvalkey/_speedups/hotloop.py runs the common case of execute() and this method fused
+        into the connection's read loop: a change to what happens around a command here must be
+        made there too (tests/test_speedups.py checks that both agree)."""
         keyspace = self.keyspace
         clock = self.clock
         frozen = clock.frozen_at_ns

@@ -361,6 +361,16 @@ class HiredisRequestReader(PythonRequestReader):
 
     def get_command(self) -> list[bytes] | None:
         if not self._fast:
+            # A multibulk request at the start of the unparsed data goes to hiredis at once, so a
+            # connection that sends one request per read (no pipelining) is served by hiredis
+            # too, not only the requests after the first of a read.
+            if (
+                self._remaining == 0
+                and self._pos < len(self._buf)
+                and self._buf[self._pos] == 0x2A
+                and self._enter_fast_mode()
+            ):
+                return self.get_command()
             args = super().get_command()
             if (
                 self._remaining == 0
