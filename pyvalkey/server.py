@@ -321,9 +321,10 @@ class Server:
             await on_server_start_serving(self)
         self._cron_task = self.loop.create_task(self._cron_loop())
         # ``replicaof`` in the configuration: start following that primary (in the background).
-        from pyvalkey.replication.replica import on_server_start as start_replication
+        if self.config.replicaof:
+            from pyvalkey.replication.replica import on_server_start as start_replication
 
-        start_replication(self)
+            start_replication(self)
 
     def restart_listeners(self) -> None:
         """CONFIG SET port/bind (see pyvalkey/listen_config.py); OSError when binding fails."""

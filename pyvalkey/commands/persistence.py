@@ -456,15 +456,14 @@ def refusing_until_loaded(server: Server) -> Iterator[None]:
     """Answer -LOADING from the moment the listeners open until the start-up load is over.
 
     Opening the listeners yields to the event loop, so a client can be served before the load
-    has even begun; without this guard it could see an empty dataset (or a PONG from a server
-    about to exit on a corrupt file)."""
+    has even begun; without this guard it could see an empty dataset."""
     current = state(server)
     checks = server.dispatcher.pre_checks
     checks.insert(0, current.loading_check)
-    try:
-        yield
-    finally:
-        checks.remove(current.loading_check)
+    yield
+    # Only a start-up that succeeded lifts the guard: after a failed load the event loop still
+    # runs while asyncio winds down, and nobody must see a PONG from a server that is exiting.
+    checks.remove(current.loading_check)
 
 
 async def on_server_start_serving(server: Server) -> None:

@@ -21,7 +21,35 @@ from pyvalkey.commands.server import debug_subcommand
 from pyvalkey.errors import ErrorReply, msg, subcommand_syntax_error
 from pyvalkey.monitor import show_command
 from pyvalkey.protocol.replies import OK, Map
-from pyvalkey.scripting.state import scripting
+
+
+def scripting(server: Any) -> Any:
+    """The server's scripts and functions. The Lua runtime (lupa) and the engine load on first
+    use, so a server that never runs a script does not pay for them at start-up."""
+    from pyvalkey.scripting.state import scripting as state_of
+
+    return state_of(server)
+
+
+def _script_denyoom(name: str) -> Any:
+    def denyoom(client: Client, argv: list[bytes]) -> bool:
+        from pyvalkey.scripting.state import script_denyoom
+
+        return script_denyoom(name, client, argv)
+
+    return denyoom
+
+
+def _register_denyoom() -> None:
+    # EVAL/FCALL are denyoom when their script declares flags without allow-oom or no-writes
+    # (maxmemory.py asks these hooks).
+    from pyvalkey.maxmemory import DYNAMIC_DENYOOM
+
+    for name in ("eval", "eval_ro", "evalsha", "evalsha_ro", "fcall", "fcall_ro"):
+        DYNAMIC_DENYOOM[name] = _script_denyoom(name)
+
+
+_register_denyoom()
 
 _NOSCRIPT = b"NOSCRIPT No matching script."
 _NOTBUSY = b"NOTBUSY No scripts in execution right now."

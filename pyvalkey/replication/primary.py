@@ -23,7 +23,7 @@ stream offset just after its last write: WAIT waits until enough replicas acknow
 
 from __future__ import annotations
 
-import secrets
+import os
 from typing import TYPE_CHECKING, Any
 
 from pyvalkey.errors import ErrorReply
@@ -187,7 +187,7 @@ class ReplicationPrimary:
         a replica that has everything would ask for) and start a new one."""
         self.replid2 = self.replid
         self.second_offset = self.offset + 1
-        self.replid = secrets.token_hex(20)
+        self.replid = os.urandom(20).hex()  # what secrets.token_hex(20) gives, without importing it
 
     def adopt_replid(self, replid: str) -> None:
         """+CONTINUE with a new ID: our primary was promoted; follow its new history."""

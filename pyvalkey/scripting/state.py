@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pyvalkey.protocol.replies import ErrorReply
@@ -458,23 +457,11 @@ def declared_flags(server: Server, name: str, argv: list[bytes]) -> tuple[Any, b
     return flags, shebang
 
 
-def _script_denyoom(name: str) -> Callable[[Client, list[bytes]], bool]:
-    def denyoom(client: Client, argv: list[bytes]) -> bool:
-        declared = declared_flags(client.server, name, argv)
-        return declared is not None and declared[1] and _flags_deny_oom(declared[0])
-
-    return denyoom
-
-
-def _register_denyoom() -> None:
-    from pyvalkey.maxmemory import DYNAMIC_DENYOOM
-
-    DYNAMIC_DENYOOM.update(
-        {name: _script_denyoom(name) for name in ("eval", "eval_ro", "evalsha", "evalsha_ro", "fcall", "fcall_ro")}
-    )
-
-
-_register_denyoom()
+def script_denyoom(name: str, client: Client, argv: list[bytes]) -> bool:
+    """Whether calling ``argv`` is denyoom: its script or function declares flags without
+    allow-oom or no-writes, as Valkey's scriptFlagsToCmdFlags."""
+    declared = declared_flags(client.server, name, argv)
+    return declared is not None and declared[1] and _flags_deny_oom(declared[0])
 
 
 def scripting(server: Server) -> ScriptingState:
