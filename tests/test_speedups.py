@@ -346,3 +346,19 @@ def test_tcp_commandstats_same_as_valkey(pure_server: ServerProcess, pyvalkey_se
         results.append({name: stats[name] for name in (b"set", b"get", b"incr", b"ping")})
     assert results[1] == results[0]
     assert results[2] == results[0]
+
+
+def test_one_request_per_read_is_parsed_by_hiredis() -> None:
+    from pyvalkey.protocol.reader import HiredisRequestReader
+
+    reader = HiredisRequestReader()
+    for _ in range(3):
+        reader.feed(_frame(b"GET", b"k"))
+        assert reader.get_command() == [b"GET", b"k"]
+        assert reader._fast  # hiredis took the request, not the Python parser
+        assert reader.get_command() is None
+        assert reader.buffered() == 0
+    reader.feed(b"PING\r\n" + _frame(b"ECHO", b"x"))  # inline: the Python parser; then hiredis again
+    assert reader.get_command() == [b"PING"]
+    assert reader.get_command() == [b"ECHO", b"x"]
+    assert reader._fast
