@@ -152,6 +152,16 @@ def test_split_inline_args_unbalanced(line: bytes) -> None:
     assert split_inline_args(line) is None
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=40) | st.lists(st.sampled_from([b"a", b"\\", b" ", b"\t", b"\r", b"\n", b"\v", b"\f", b"\0", b"\x1c", b"\xff", b"x"])).map(b"".join))
+def test_split_inline_args_fast_path_is_the_general_case(line: bytes) -> None:
+    # split_inline_args answers lines without quotes, \v and \f with bytes.split(); the general
+    # parser must agree on every such line.
+    from pyvalkey.protocol.reader import _split_quoted_inline_args
+
+    assert split_inline_args(line) == _split_quoted_inline_args(line)
+
+
 def test_inline_commands(make: Callable[..., PythonRequestReader]) -> None:
     data = b'SET k "a b"\r\nGET k\r\n'
     assert parse(make, data) == [[b"SET", b"k", b"a b"], [b"GET", b"k"]]

@@ -75,10 +75,24 @@ _ESCAPES = {
 _SPACES = b" \n\r\t\v\f"
 _SEPARATORS = b" \n\r\t"
 _HEX = b"0123456789abcdefABCDEF"
+# Bytes that split_inline_args must parse one by one; a line without them splits like bytes.split().
+# (One regex search: ``b"x" in line`` first tries the operand as an integer and formats a
+# TypeError message each time.)
+_QUOTE_VT_FF = re.compile(b"[\"'\v\f]")
 
 
 def split_inline_args(line: bytes) -> list[bytes] | None:
     """Split an inline request like Valkey's sdssplitargs; ``None`` on unbalanced quotes."""
+    if _QUOTE_VT_FF.search(line) is None:
+        # Without quotes nothing is unescaped, and without \v and \f (skipped between arguments
+        # but kept inside one) the arguments are the runs of bytes between " \t\r\n": exactly
+        # what bytes.split() returns. Inline requests are almost always like this (PING).
+        return line.split()
+    return _split_quoted_inline_args(line)
+
+
+def _split_quoted_inline_args(line: bytes) -> list[bytes] | None:
+    """split_inline_args for any line (the general case: quotes, escapes, \v and \f)."""
     args: list[bytes] = []
     i = 0
     n = len(line)

@@ -79,8 +79,9 @@ def format_double(value: float) -> bytes:
 
 
 def encode_error(message: bytes, out: bytearray) -> None:
-    # A reply line cannot carry newlines: Valkey replaces them with spaces.
-    if b"\n" in message or b"\r" in message:
+    # A reply line cannot carry newlines: Valkey replaces them with spaces. (find, not ``in``:
+    # ``bytes in bytes`` first tries its operand as an integer, which costs a TypeError.)
+    if message.find(b"\n") >= 0 or message.find(b"\r") >= 0:
         message = message.replace(b"\r", b" ").replace(b"\n", b" ")
     out += b"-%s\r\n" % message
 
