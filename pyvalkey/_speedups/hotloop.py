@@ -31,6 +31,7 @@ __all__ = ["process_commands"]
 _perf_ns = time.perf_counter_ns
 _time_ns = time.time_ns
 _INVALID_CRLF = "Protocol error: invalid CRLF in request"
+_BULK_HEADERS = tuple(b"$%d\r\n" % n for n in range(256))
 # The compiled wire.end_of_request when pyvalkey._speedups chose it; None: the inlined copy.
 _end_of_request: Any = None
 
@@ -163,7 +164,13 @@ def process_commands(client: Any, server: Any) -> None:
         elif kind is Raw:
             out += reply  # pre-encoded constants (+OK, +PONG)
         elif kind is bytes:
-            out += b"$%d\r\n%s\r\n" % (len(reply), reply)
+            n = len(reply)
+            if n < 256:  # a pre-encoded header and two appends: no formatting, no new object
+                out += _BULK_HEADERS[n]
+                out += reply
+                out += b"\r\n"
+            else:
+                out += b"$%d\r\n%s\r\n" % (n, reply)
         elif kind is int:
             out += b":%d\r\n" % reply
         elif reply is None:
