@@ -88,7 +88,7 @@ class RdbState:
         self.child_started = 0.0
         self.dirty_before_bgsave = 0
         self.bgsave_scheduled = False
-        self.last_bgsave_ok = True
+        self._last_bgsave_ok = True
         self.last_bgsave_try = 0.0
         self.last_bgsave_seconds = -1
         self.saves = 0
@@ -100,8 +100,26 @@ class RdbState:
         self.loading_total_bytes = 0
         self.loading_loaded_bytes = 0
         server.cron_jobs.append(self.cron)
-        server.dispatcher.pre_checks.append(self.misconf_check)
         server.shutdown_hooks.append(self.on_close)
+
+    @property
+    def last_bgsave_ok(self) -> bool:
+        return self._last_bgsave_ok
+
+    @last_bgsave_ok.setter
+    def last_bgsave_ok(self, ok: bool) -> None:
+        """The MISCONF pre-check is installed only while the last background save has failed,
+        so that commands pay nothing for it otherwise."""
+        self._last_bgsave_ok = ok
+        checks = self.server.dispatcher.pre_checks
+        installed = self.misconf_check in checks
+        if ok and installed:
+            checks.remove(self.misconf_check)
+        elif not ok and not installed:
+            # After the memory check and ahead of MULTI queueing, in Valkey's order.
+            guard = getattr(self.server, "memory_guard", None)
+            position = checks.index(guard.check) + 1 if guard is not None and guard.check in checks else 0
+            checks.insert(position, self.misconf_check)
 
     # -- paths ---------------------------------------------------------------------------------
 
