@@ -882,7 +882,7 @@ class Acl:
                 if client is current:
                     client.close_after_reply = True
                 else:
-                    _close(client)
+                    client.server.disconnect(client)
         self.refresh()
         return True
 
@@ -902,7 +902,7 @@ class Acl:
             if client.user != old.name or not _subscribed(client):
                 continue
             if self._violates(client, upcoming):
-                _close(client)
+                client.server.disconnect(client)
 
     @staticmethod
     def _violates(client: Client, upcoming: Selector) -> bool:
@@ -1081,7 +1081,7 @@ class Acl:
         for client in list(self.server.clients.values()):
             new = users.get(client.user)
             if new is None:
-                _close(client)
+                client.server.disconnect(client)
                 continue
             previous = old.get(client.user)
             if previous is not None and _subscribed(client):
@@ -1127,16 +1127,6 @@ def denial_text(reason: int, username: bytes, cmd: Command, argv: list[bytes], p
 
 def _subscribed(client: Client) -> bool:
     return bool(client.pubsub_channels or client.pubsub_patterns or client.pubsub_shard_channels)
-
-
-def _close(client: Client) -> None:
-    """Drop a connection now (a deleted user's, or a subscriber that lost its channels)."""
-    transport = client.transport
-    if transport is not None:
-        transport.close()
-    server = client.server
-    if client.id in server.clients:
-        server.remove_client(client)
 
 
 def acl_of(server: Server) -> Acl:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING, Any
 
+from pyvalkey.net.listeners import parse_bind_address
+
 if TYPE_CHECKING:
     from pyvalkey.server import Server
 
@@ -31,15 +33,7 @@ def _bind(server: Server) -> list[socket.socket]:
     if not port:
         return bound
     for address in config.bind:
-        optional = address.startswith("-")  # "-::*": bound only where available
-        host = address.lstrip("-")
-        family = socket.AF_INET
-        if host == "*":
-            host = "0.0.0.0"
-        elif host == "::*":
-            host, family = "::", socket.AF_INET6
-        elif ":" in host:
-            family = socket.AF_INET6
+        host, family, optional = parse_bind_address(address)
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

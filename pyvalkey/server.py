@@ -236,6 +236,15 @@ class Server:
         self.stats.connections_received += 1
         return client
 
+    def disconnect(self, client: Client) -> None:
+        """Close a client's connection now and forget it at once (CLIENT KILL, a deleted ACL
+        user's connections), as Valkey frees such a client immediately."""
+        transport = client.transport
+        if transport is not None:
+            transport.close()
+        if client.id in self.clients:
+            self.remove_client(client)
+
     def remove_client(self, client: Client) -> None:
         if self.clients.pop(client.id, None) is None and client.closed:
             return  # already removed (CLIENT KILL removes at once; connection_lost follows)

@@ -419,16 +419,6 @@ def _clients(me: Client) -> list[Client]:
     return list(me.server.clients.values())
 
 
-def _kill(client: Client) -> None:
-    """Close another client's connection now, as Valkey frees it at once."""
-    transport = client.transport
-    if transport is not None:
-        transport.close()
-    server = client.server
-    if client.id in server.clients:
-        server.remove_client(client)
-
-
 # -- handlers --------------------------------------------------------------------------------------
 
 
@@ -556,7 +546,7 @@ def client_kill(client: Client, argv: list[bytes]) -> Any:
             # Our own connection closes once this reply has been written.
             client.close_after_reply = True
         else:
-            _kill(victim)
+            victim.server.disconnect(victim)
     if len(argv) == 3:
         if not victims:
             raise ErrorReply(_NO_SUCH_CLIENT)

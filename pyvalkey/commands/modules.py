@@ -15,6 +15,7 @@ from pyvalkey.client import Client
 from pyvalkey.commands.connection import LOADED_MODULES
 from pyvalkey.commands.helptext import HelpEntry, help_reply
 from pyvalkey.commands.registry import command
+from pyvalkey.commands.server import protected_command_allowed
 from pyvalkey.errors import ErrorReply
 
 log = logging.getLogger("pyvalkey")
@@ -38,12 +39,7 @@ _HELP: list[HelpEntry] = [
 
 
 def _allowed(client: Client) -> bool:
-    setting = client.server.config.enable_module_command
-    if setting == "yes":
-        return True
-    if setting == "local":
-        return "unix" in client.flags or client.addr.startswith(("127.0.0.1:", "::1:", "/"))
-    return False
+    return protected_command_allowed(client, client.server.config.enable_module_command)
 
 
 @command("module|help")

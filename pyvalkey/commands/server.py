@@ -436,13 +436,18 @@ def debug_subcommand(
     return register
 
 
-def _debug_allowed(client: Client) -> bool:
-    setting = client.server.config.enable_debug_command
+def protected_command_allowed(client: Client, setting: str) -> bool:
+    """``enable-debug-command`` / ``enable-module-command`` (and the like): "yes", "no", or
+    "local" (only from loopback or Unix socket connections)."""
     if setting == "yes":
         return True
     if setting == "local":
         return "unix" in client.flags or client.addr.startswith(("127.0.0.1:", "::1:", "/"))
     return False
+
+
+def _debug_allowed(client: Client) -> bool:
+    return protected_command_allowed(client, client.server.config.enable_debug_command)
 
 
 @command("debug")

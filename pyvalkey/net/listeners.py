@@ -21,6 +21,22 @@ class BindError(OSError):
     pass
 
 
+def parse_bind_address(address: str) -> tuple[str, socket.AddressFamily, bool]:
+    """One ``bind`` entry as (host, address family, optional): ``*`` is every IPv4 address,
+    ``::*`` every IPv6 one, and a leading ``-`` (as in the default ``-::*``) means "bind only
+    where available"."""
+    optional = address.startswith("-")
+    host = address.lstrip("-")
+    family = socket.AF_INET
+    if host == "*":
+        host = "0.0.0.0"
+    elif host == "::*":
+        host, family = "::", socket.AF_INET6
+    elif ":" in host:
+        family = socket.AF_INET6
+    return host, family, optional
+
+
 async def start_listeners(server: Server) -> list[Any]:
     loop = asyncio.get_running_loop()
     config = server.config
@@ -32,15 +48,7 @@ async def start_listeners(server: Server) -> list[Any]:
     port = config.port
     if port:
         for address in config.bind:
-            optional = address.startswith("-")
-            host = address.lstrip("-")
-            family = socket.AF_INET
-            if host == "*":
-                host = "0.0.0.0"
-            elif host == "::*":
-                host, family = "::", socket.AF_INET6
-            elif ":" in host:
-                family = socket.AF_INET6
+            host, family, optional = parse_bind_address(address)
             try:
                 sock = socket.socket(family, socket.SOCK_STREAM)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
