@@ -20,7 +20,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pyvalkey import info as info_module
@@ -405,20 +405,29 @@ class RdbState:
         self.loading_total_bytes = len(data)
         self.loading_loaded_bytes = 0
         try:
-            deadline = time.monotonic() + _LOADING_SLICE
-            while True:
-                try:
-                    self.loading_loaded_bytes = next(steps)
-                except StopIteration as done:
-                    result = done.value
-                    break
-                if time.monotonic() >= deadline:
-                    await asyncio.sleep(0)
-                    deadline = time.monotonic() + _LOADING_SLICE
+            result = await self.run_load_steps(steps)
         finally:
             self.loading = False
         self._loaded(result)
         return True
+
+    async def run_load_steps(
+        self, steps: Any, still_wanted: Callable[[], bool] = lambda: True, slice_seconds: float = _LOADING_SLICE
+    ) -> Any:
+        """Drive an RDB load (``rdb.iter_load_file_bytes``), letting the event loop serve
+        clients (who get -LOADING) every ``slice_seconds``; the load's result, or None if
+        ``still_wanted()`` says, at one of those turns, that the load is no longer wanted."""
+        deadline = time.monotonic() + slice_seconds
+        while True:
+            try:
+                self.loading_loaded_bytes = next(steps)
+            except StopIteration as done:
+                return done.value
+            if time.monotonic() >= deadline:
+                await asyncio.sleep(0)
+                if not still_wanted():
+                    return None
+                deadline = time.monotonic() + slice_seconds
 
     def loading_check(self, client: Client, cmd: Any, argv: list[bytes]) -> Any:
         if not cmd.loading_ok:

@@ -497,18 +497,9 @@ class ReplicaLink:
                 data, keyspace.dbs, rdb.Limits(server.config), keyspace.now_ms, False, on_function=on_function
             )
             rdb_state = persistence.state(server)
-            deadline = time.monotonic() + _LOAD_SLICE
-            while True:
-                try:
-                    rdb_state.loading_loaded_bytes = next(steps)
-                except StopIteration as done:
-                    result = done.value
-                    break
-                if time.monotonic() >= deadline:
-                    await asyncio.sleep(0)
-                    deadline = time.monotonic() + _LOAD_SLICE
-                    if generation != self.generation:
-                        return  # the link went away (or REPLICAOF changed) meanwhile
+            result = await rdb_state.run_load_steps(steps, lambda: generation == self.generation, _LOAD_SLICE)
+            if result is None:
+                return  # the link went away (or REPLICAOF changed) meanwhile
         except Exception as exc:  # noqa: BLE001  (any bad payload: drop the link, keep serving)
             log.warning("Failed trying to load the PRIMARY synchronization DB from socket: %s", exc)
             if generation == self.generation:
