@@ -91,7 +91,10 @@ class Stats:
 REDACTED = b"(redacted)"
 # CONFIG SET values that must not show up in SLOWLOG or MONITOR.
 _SENSITIVE_CONFIGS = frozenset(
-    (b"requirepass", b"masterauth", b"primaryauth", b"tls-key-file-pass", b"tls-client-key-file-pass")
+    (
+        b"requirepass", b"masterauth", b"primaryauth", b"masteruser", b"primaryuser",
+        b"tls-key-file-pass", b"tls-client-key-file-pass",
+    )
 )
 
 
@@ -120,8 +123,8 @@ def redact_argv(argv: list[bytes]) -> list[bytes]:
         for i in range(2, len(shown) - 1, 2):
             if shown[i].lower() in _SENSITIVE_CONFIGS:
                 shown[i + 1] = REDACTED
-    elif name == b"acl" and len(shown) > 2 and shown[1].lower() == b"setuser":
-        # the user name and every rule: any of them may carry a password
+    elif name == b"acl" and len(shown) > 2 and shown[1].lower() in (b"setuser", b"getuser", b"deluser"):
+        # user names and rules: any of them may carry a password
         shown[2:] = [REDACTED] * (len(shown) - 2)
     return shown
 

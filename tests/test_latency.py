@@ -141,14 +141,24 @@ def test_graph_rendering() -> None:
     assert text.split("\n")[2:] == ["   # ", "   | ", " # | ", "_|#|_", "     ", "54321", "sssss", ""]
 
 
-def test_slowlog_redacts_acl_setuser(pyvalkey_server, oracle_server) -> None:
+def test_slowlog_redacts_user_names_and_secrets(pyvalkey_server, oracle_server) -> None:
     for server in (pyvalkey_server, oracle_server):
         client = RawClient(server.port)
         client("CONFIG", "SET", "slowlog-log-slower-than", "0")
         client("SLOWLOG", "RESET")
         client("ACL", "SETUSER", "slowlog test user", "+get", ">secret")
-        client("ACL", "DELUSER", "slowlog test user")
-        entries = parse(client("SLOWLOG", "GET", "3"))
+        client("ACL", "GETUSER", "slowlog test user")
+        client("ACL", "DELUSER", "slowlog test user", "other")
+        client("CONFIG", "SET", "primaryuser", "")
+        client("ACL", "DRYRUN", "default", "get", "x")
+        entries = parse(client("SLOWLOG", "GET", "6"))
         client("CONFIG", "SET", "slowlog-log-slower-than", "10000")
         client.close()
-        assert entries[1][3] == [b"ACL", b"SETUSER", b"(redacted)", b"(redacted)", b"(redacted)"]  # type: ignore[index]
+        shown = [entry[3] for entry in entries]  # type: ignore[index, union-attr]
+        assert shown[:5] == [
+            [b"ACL", b"DRYRUN", b"default", b"get", b"x"],
+            [b"CONFIG", b"SET", b"primaryuser", b"(redacted)"],
+            [b"ACL", b"DELUSER", b"(redacted)", b"(redacted)"],
+            [b"ACL", b"GETUSER", b"(redacted)"],
+            [b"ACL", b"SETUSER", b"(redacted)", b"(redacted)", b"(redacted)"],
+        ]
