@@ -384,6 +384,7 @@ def section_memory(server: Server) -> Fields:
     mem = memory_stats(server)
     used = mem.sample()
     rss = max(process_rss(), used)
+    lazy = getattr(server, "lazyfree", None)  # pyvalkey/lazyfree.py, once something was freed lazily
     startup = mem.startup
     dataset = max(used - startup, 0)
     overhead = used - dataset
@@ -446,8 +447,8 @@ def section_memory(server: Server) -> Fields:
         ("mem_allocator", "libc"),
         ("mem_overhead_db_hashtable_rehashing", 0),
         ("active_defrag_running", 0),
-        ("lazyfree_pending_objects", 0),
-        ("lazyfreed_objects", 0),
+        ("lazyfree_pending_objects", lazy.pending if lazy is not None else 0),
+        ("lazyfreed_objects", lazy.freed if lazy is not None else 0),
     ]
     return _apply_providers("memory", server, fields)
 

@@ -169,6 +169,10 @@ def config_resetstat(client: Client, argv: list[bytes]) -> Any:
     keyspace.misses = 0
     keyspace.expired_keys = 0
     keyspace.evicted_keys = 0
+    lazy = getattr(server, "lazyfree", None)
+    if lazy is not None:
+        with lazy.lock:
+            lazy.freed = 0
     # Valkey also forgets the instantaneous_* samples (they are deltas of the counters just reset).
     metrics = getattr(server, "instantaneous_metrics", None)
     if metrics is not None:

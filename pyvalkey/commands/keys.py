@@ -15,7 +15,7 @@ in the past and the key was deleted.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyvalkey.client import Client
 from pyvalkey.commands.helptext import HelpEntry, help_reply
@@ -23,10 +23,14 @@ from pyvalkey.commands.parsing import INT64_MAX, parse_int, to_int
 from pyvalkey.commands.registry import command
 from pyvalkey.commands.strings import string_encoding
 from pyvalkey.errors import ErrorReply, msg
+from pyvalkey.lazyfree import free_database, free_value
 from pyvalkey.protocol.replies import OK, SimpleString
 from pyvalkey.storage.database import NOTIFY_GENERIC, NOTIFY_KEY_MISS, Database, type_name
 from pyvalkey.storage.glob import compile_glob
 from pyvalkey.storage.scan import TYPE_NAMES, ScanOptions, scan_keys
+
+if TYPE_CHECKING:
+    from pyvalkey.server import Server
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -162,25 +166,30 @@ def parse_scan_options(argv: list[bytes], start: int, command: bytes = b"scan") 
 # -- deleting, testing and typing keys ---------------------------------------------------------
 
 
-def _delete_keys(client: Client, argv: list[bytes]) -> int:
+def _delete_keys(client: Client, argv: list[bytes], lazy: bool) -> int:
     db = client.db
+    data = db.data
+    server = client.server
     deleted = 0
     for key in argv[1:]:
+        value = data.get(key) if lazy else None
         if db.delete(key):  # an expired key is expired (not deleted) by the lookup inside
             db.notify(NOTIFY_GENERIC, b"del", key)
             deleted += 1
-    client.server.keyspace.dirty += deleted
+            if value is not None:
+                free_value(server, value)  # large values go to the lazyfree thread
+    server.keyspace.dirty += deleted
     return deleted
 
 
 @command("del")
 def del_(client: Client, argv: list[bytes]) -> Any:
-    return _delete_keys(client, argv)
+    return _delete_keys(client, argv, client.server.config.lazyfree_lazy_user_del)
 
 
 @command("unlink")
 def unlink(client: Client, argv: list[bytes]) -> Any:
-    return _delete_keys(client, argv)
+    return _delete_keys(client, argv, True)
 
 
 @command("exists")
@@ -347,32 +356,41 @@ def swapdb(client: Client, argv: list[bytes]) -> Any:
 # -- whole databases -----------------------------------------------------------------------------
 
 
-def _flush_mode(argv: list[bytes]) -> None:
+def _flush_mode(client: Client, argv: list[bytes]) -> Server | None:
+    """Checks FLUSHALL/FLUSHDB's option; the server when the flush is to free lazily (ASYNC,
+    or no option with ``lazyfree-lazy-user-flush``), else None."""
     if len(argv) > 2:
         raise ErrorReply(msg.SYNTAX)
-    if len(argv) == 2 and argv[1].upper() not in (b"ASYNC", b"SYNC"):
-        raise ErrorReply(msg.SYNTAX)
+    if len(argv) == 2:
+        mode = argv[1].upper()
+        if mode not in (b"ASYNC", b"SYNC"):
+            raise ErrorReply(msg.SYNTAX)
+        return client.server if mode == b"ASYNC" else None
+    return client.server if client.server.config.lazyfree_lazy_user_flush else None
 
 
-def _flush(db: Database) -> int:
+def _flush(db: Database, lazily_for: Server | None = None) -> int:
     if db.keyspace.hooks_active and db.data:
         _signal_all(db, list(db.data))
-    return db.clear()
+    old = db.data
+    removed = db.clear()
+    if lazily_for is not None:
+        free_database(lazily_for, old, removed)
+    return removed
 
 
 @command("flushall")
 def flushall(client: Client, argv: list[bytes]) -> Any:
-    _flush_mode(argv)
+    lazily_for = _flush_mode(client, argv)
     keyspace = client.server.keyspace
-    removed = sum(_flush(db) for db in keyspace.dbs)
+    removed = sum(_flush(db, lazily_for) for db in keyspace.dbs)
     keyspace.dirty += removed + 1
     return OK
 
 
 @command("flushdb")
 def flushdb(client: Client, argv: list[bytes]) -> Any:
-    _flush_mode(argv)
-    removed = _flush(client.db)
+    removed = _flush(client.db, _flush_mode(client, argv))
     client.server.keyspace.dirty += removed + 1
     return OK
 
