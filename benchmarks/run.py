@@ -81,7 +81,7 @@ class Server:
             pinned(SERVER_CPU, argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.dir, env=env
         )
         try:
-            self.start_seconds = _wait_for_pong(self.port, self.proc) - started
+            self.start_seconds = wait_for_pong(self.port, self.proc) - started
         except Exception:
             self.stop()
             raise
@@ -104,7 +104,7 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _wait_for_pong(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> float:
+def wait_for_pong(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> float:
     deadline = time.perf_counter() + timeout
     while True:
         try:

@@ -16,7 +16,6 @@ import argparse
 import compileall
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,27 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_pong(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> float:
-    deadline = time.perf_counter() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                if sock.recv(64).startswith(b"+PONG"):
-                    return time.perf_counter()
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        if time.perf_counter() > deadline:
-            raise RuntimeError("server did not answer PING")
-        time.sleep(0.001)
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from run import free_port, wait_for_pong  # shared with the full benchmark
 
 
 def valkey_binary() -> str | None:
