@@ -21,14 +21,13 @@ import sys
 import time
 from typing import Any
 
+from pyvalkey.propagation import encode_commands
+
 PIPELINE = 16
 
 
 def _frame(*args: bytes) -> bytes:
-    out = b"*%d\r\n" % len(args)
-    for arg in args:
-        out += b"$%d\r\n%s\r\n" % (len(arg), arg)
-    return out
+    return encode_commands([list(args)])
 
 
 REQUESTS = {

@@ -28,14 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 from oracle import free_port
 
+from pyvalkey.propagation import encode_commands
+
 PIPELINE = 16
 
 
 def _frame(*args: bytes) -> bytes:
-    out = b"*%d\r\n" % len(args)
-    for arg in args:
-        out += b"$%d\r\n%s\r\n" % (len(arg), arg)
-    return out
+    return encode_commands([list(args)])
 
 
 REQUESTS = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING, Any
 
-from pyvalkey.net.listeners import parse_bind_address
+from pyvalkey.net.listeners import open_tcp_socket, parse_bind_address
 
 if TYPE_CHECKING:
     from pyvalkey.server import Server
@@ -34,16 +34,9 @@ def _bind(server: Server) -> list[socket.socket]:
         return bound
     for address in config.bind:
         host, family, optional = parse_bind_address(address)
-        sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind((host, port))
-            sock.listen(config.tcp_backlog)
-            sock.setblocking(False)
+            sock = open_tcp_socket(host, family, port, config.tcp_backlog)
         except OSError:
-            sock.close()
             if optional:
                 continue
             for other in bound:

@@ -37,6 +37,23 @@ def parse_bind_address(address: str) -> tuple[str, socket.AddressFamily, bool]:
     return host, family, optional
 
 
+def open_tcp_socket(host: str, family: socket.AddressFamily, port: int, backlog: int) -> socket.socket:
+    """A listening, non-blocking TCP socket on ``host:port`` (IPv6 sockets take IPv6 only, so
+    ``*`` and ``::*`` can both be bound); OSError when it cannot be bound."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 async def start_listeners(server: Server) -> list[Any]:
     loop = asyncio.get_running_loop()
     config = server.config
@@ -50,15 +67,8 @@ async def start_listeners(server: Server) -> list[Any]:
         for address in config.bind:
             host, family, optional = parse_bind_address(address)
             try:
-                sock = socket.socket(family, socket.SOCK_STREAM)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if family == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                sock.bind((host, port))
-                sock.listen(config.tcp_backlog)
-                sock.setblocking(False)
+                sock = open_tcp_socket(host, family, port, config.tcp_backlog)
             except OSError as exc:
-                sock.close()
                 if optional:
                     continue
                 for listener in listeners:
