@@ -58,7 +58,7 @@ def test_server_import_leaves_heavy_modules_alone() -> None:
     assert state["pyvalkey.commands"] == "module"
     assert state["platform"] is None and state["decimal"] is None and state["dataclasses"] is None
     for name in ("pyvalkey.persistence.rdb", "pyvalkey.persistence.aof", "pyvalkey.storage.hyperloglog"):
-        assert state[name] == "_LazyModule", name
+        assert state[name] in (None, "_LazyModule"), name  # None: its command group is not imported yet
 
 
 def test_lazy_module_loads_on_first_use() -> None:

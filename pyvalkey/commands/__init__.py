@@ -1,37 +1,68 @@
-"""Command groups. Importing this package registers every handler in the command table.
+"""Command groups, imported on first use.
 
 One module per group, as Valkey groups them; each registers its handlers with ``@command``.
+Importing this package fills the command table with every command we serve without importing
+the groups: each entry's handler is a stand-in that imports the group's module on the first call
+(pyvalkey/commands/registry.py, ``install_lazy_table``), from the generated ``_command_modules``.
+Side effects of importing a group other than its ``@command`` registrations (INFO providers,
+SHUTDOWN hooks, DEBUG subcommands, RESET hooks) are loaded by the code that runs them
+(``registry.load_hook_modules``); tests/test_startup.py checks that no group has any other.
+
+``PYVALKEY_EAGER_COMMANDS=1`` imports every group here instead, as before (what
+``registry.write_modules_module`` runs to learn which module registers what).
 """
 
-# MONITOR lives beside the dispatcher it observes; importing it registers the command.
-from pyvalkey import monitor as _monitor  # noqa: F401
-from pyvalkey.commands import (  # noqa: F401
-    acl,
-    aof,
-    bitmaps,
-    client,
-    cluster,
-    config,
-    connection,
-    geo,
-    hashes,
-    hyperloglog,
-    introspection,
-    keys,
-    latency,
-    lists,
-    migrate,
-    modules,
-    persistence,
-    replication,
-    pubsub,
-    scripting,
-    server,
-    sets,
-    sort,
-    streams,
-    strings,
-    timetravel,
-    transactions,
-    zsets,
+from __future__ import annotations
+
+import os
+
+from pyvalkey.commands import registry as _registry
+
+# Every module that registers commands, in the order they were imported when start-up imported
+# them all: the table lists commands in this order. MONITOR lives beside the dispatcher it observes.
+GROUPS = (
+    "pyvalkey.monitor",
+    "pyvalkey.commands.acl",
+    "pyvalkey.commands.aof",
+    "pyvalkey.commands.bitmaps",
+    "pyvalkey.commands.client",
+    "pyvalkey.commands.cluster",
+    "pyvalkey.commands.config",
+    "pyvalkey.commands.connection",
+    "pyvalkey.commands.geo",
+    "pyvalkey.commands.hashes",
+    "pyvalkey.commands.hyperloglog",
+    "pyvalkey.commands.introspection",
+    "pyvalkey.commands.keys",
+    "pyvalkey.commands.latency",
+    "pyvalkey.commands.lists",
+    "pyvalkey.commands.migrate",
+    "pyvalkey.commands.modules",
+    "pyvalkey.commands.persistence",
+    "pyvalkey.commands.replication",
+    "pyvalkey.commands.pubsub",
+    "pyvalkey.commands.scripting",
+    "pyvalkey.commands.server",
+    "pyvalkey.commands.sets",
+    "pyvalkey.commands.sort",
+    "pyvalkey.commands.streams",
+    "pyvalkey.commands.strings",
+    "pyvalkey.commands.timetravel",
+    "pyvalkey.commands.transactions",
+    "pyvalkey.commands.zsets",
 )
+
+EAGER = bool(os.environ.get("PYVALKEY_EAGER_COMMANDS"))
+
+# Hook registries whose users do not load their modules: those groups are imported at start-up.
+# ``denyoom``: maxmemory's refusal of EVAL/FCALL asks the hooks commands/scripting.py installs,
+# before the command (and so its stand-in) runs.
+AT_START_UP_HOOKS = ("denyoom",)
+
+if EAGER:
+    for _name in GROUPS:
+        __import__(_name)
+else:
+    _registry.install_lazy_table()
+    for _kind in AT_START_UP_HOOKS:
+        _registry.load_hook_modules(_kind)

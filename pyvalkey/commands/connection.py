@@ -13,7 +13,7 @@ from typing import Any
 
 from pyvalkey.client import REPLY_ON, Client
 from pyvalkey.commands.parsing import parse_int
-from pyvalkey.commands.registry import command
+from pyvalkey.commands.registry import command, load_hook_modules
 from pyvalkey.errors import ErrorReply, msg
 from pyvalkey.protocol.replies import OK, PONG, SimpleString
 
@@ -186,6 +186,7 @@ def hello(client: Client, argv: list[bytes]) -> Any:
 
 def reset_client(client: Client) -> None:
     """Bring a connection back to the state of a freshly connected one (RESET)."""
+    load_hook_modules("reset")  # groups with per-client state (MONITOR, SUBSCRIBE, WATCH)
     for hook in RESET_HOOKS:
         hook(client)
     multi = client.multi

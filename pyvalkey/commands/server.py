@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from pyvalkey import info as info_module
 from pyvalkey.commands.helptext import HelpEntry, help_reply
 from pyvalkey.commands.parsing import parse_int, to_int
-from pyvalkey.commands.registry import command
-from pyvalkey.config import DIRECTIVES, ConfigError, parse_memory
+from pyvalkey.commands.registry import command, load_hook_modules
+from pyvalkey.config import ConfigError, parse_memory
 from pyvalkey.errors import msg
 from pyvalkey.protocol.replies import (
     NO_REPLY,
@@ -46,17 +46,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pyvalkey")
 
-# CONFIG SET slowlog-log-slower-than must reach the copy the dispatcher reads on every call.
-_slowlog_directive = DIRECTIVES.get("slowlog-log-slower-than")
-if _slowlog_directive is not None and _slowlog_directive.apply is None:
-    _slowlog_directive.apply = lambda server, value: setattr(server.stats, "slowlog_threshold_us", value)
-
-
 # -- INFO, TIME, LASTSAVE ------------------------------------------------------------------------
 
 
 @command("info")
 def info_command(client: Client, argv: list[bytes]) -> Any:
+    load_hook_modules("info")  # groups that supply INFO fields, whether or not they have run yet
     return Verbatim(info_module.generate_info(client.server, argv[1:]))
 
 
@@ -359,6 +354,7 @@ def shutdown_command(client: Client, argv: list[bytes]) -> Any:
         # Our shutdown never waits for replicas, so there is never one in progress to abort.
         raise ErrorReply(NO_SHUTDOWN_IN_PROGRESS)
     options = ShutdownOptions(save, nosave, now, force)
+    load_hook_modules("shutdown")  # the final save and AOF flush, even if never used before
     for hook in SHUTDOWN_HOOKS:
         error = hook(server, options)
         if error is not None and not force:
@@ -454,6 +450,7 @@ def _debug_allowed(client: Client) -> bool:
 def debug_command(client: Client, argv: list[bytes]) -> Any:
     if not _debug_allowed(client):
         raise ErrorReply(msg.DEBUG_DISABLED)
+    load_hook_modules("debug")  # the groups that add subcommands (RELOAD, LOADAOF, ...)
     entry = DEBUG_SUBCOMMANDS.get(argv[1].lower())
     if entry is None or not entry[1](len(argv)):
         raise ErrorReply(
