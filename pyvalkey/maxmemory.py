@@ -48,14 +48,18 @@ if TYPE_CHECKING:
 OOM_ERROR = b"OOM command not allowed when used memory > 'maxmemory'."
 
 # Commands whose denyoom flag depends on their arguments: EVAL/EVALSHA/FCALL (and the _RO forms)
-# take it from the flags the script or function declares. Filled by pyvalkey.scripting.state;
-# consulted only while over the limit.
+# take it from the flags the script or function declares. Filled by pyvalkey/commands/scripting.py
+# when imported (which happens on the first EVAL/FCALL, after this check); consulted only while
+# over the limit.
 DYNAMIC_DENYOOM: dict[str, Callable[[Client, list[bytes]], bool]] = {}
 
 
 def _denyoom(client: Client, cmd: Command, argv: list[bytes]) -> bool:
     if cmd.denyoom:
         return True
+    from pyvalkey.commands.registry import load_hook_modules
+
+    load_hook_modules("denyoom")
     dynamic = DYNAMIC_DENYOOM.get(cmd.fullname)
     return dynamic is not None and dynamic(client, argv)
 

@@ -5,8 +5,9 @@ Importing this package fills the command table with every command we serve witho
 the groups: each entry's handler is a stand-in that imports the group's module on the first call
 (pyvalkey/commands/registry.py, ``install_lazy_table``), from the generated ``_command_modules``.
 Side effects of importing a group other than its ``@command`` registrations (INFO providers,
-SHUTDOWN hooks, DEBUG subcommands, RESET hooks) are loaded by the code that runs them
-(``registry.load_hook_modules``); tests/test_startup.py checks that no group has any other.
+SHUTDOWN hooks, DEBUG subcommands, RESET hooks, EVAL/FCALL's denyoom hooks) are loaded by the code
+that runs them (``registry.load_hook_modules``); tests/test_lazy_commands.py checks that no group
+has any other.
 
 ``PYVALKEY_EAGER_COMMANDS=1`` imports every group here instead, as before (what
 ``registry.write_modules_module`` runs to learn which module registers what).
@@ -54,15 +55,8 @@ GROUPS = (
 
 EAGER = bool(os.environ.get("PYVALKEY_EAGER_COMMANDS"))
 
-# Hook registries whose users do not load their modules: those groups are imported at start-up.
-# ``denyoom``: maxmemory's refusal of EVAL/FCALL asks the hooks commands/scripting.py installs,
-# before the command (and so its stand-in) runs.
-AT_START_UP_HOOKS = ("denyoom",)
-
 if EAGER:
     for _name in GROUPS:
         __import__(_name)
 else:
     _registry.install_lazy_table()
-    for _kind in AT_START_UP_HOOKS:
-        _registry.load_hook_modules(_kind)

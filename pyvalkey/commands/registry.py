@@ -415,7 +415,8 @@ _HOOK_MODULES: dict[str, tuple[str, ...]] = {}
 
 def load_hook_modules(kind: str) -> None:
     """Import the command modules that add to the shared registry ``kind`` when imported
-    (``info`` providers, ``shutdown`` hooks, ``debug`` subcommands, ``reset`` hooks): the code
+    (``info`` providers, ``shutdown`` hooks, ``debug`` subcommands, ``reset`` hooks, ``denyoom``
+    hooks): the code
     that runs such a registry calls this first, so it sees every entry whether or not the module's
     commands have run yet."""
     if kind in _HOOKS_LOADED:
