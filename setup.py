@@ -1,7 +1,8 @@
 """Optional compiled accelerator; everything else is in pyproject.toml.
 
-``pyvalkey/_speedups/wire.py`` (plain Python) is compiled by Cython into the extension
-``pyvalkey._speedups._wire_c`` when Cython and a C compiler are available. The build never
+``pyvalkey/_speedups/wire.py`` (plain Python) and ``pyvalkey/_speedups/lane.pyx`` (Cython) are
+compiled into the extensions ``pyvalkey._speedups._wire_c`` and ``_lane_c`` when Cython and a C
+compiler are available. The build never
 fails because of it: without Cython, or when the C compile fails, the package installs without
 the extension and pyvalkey runs the same code as plain Python. ``PYVALKEY_PURE_PYTHON=1`` at
 build time skips the compile.
@@ -42,16 +43,19 @@ def extensions() -> list[Extension]:
     except ImportError:
         return []
     try:
-        # The module is compiled from a copy of wire.py that also records the CRC of wire.py, so
-        # that pyvalkey._speedups can tell a compiled module built from another version of the
-        # source (an edit without a rebuild) and ignore it.
-        source = Path(__file__).resolve().parent / "pyvalkey" / "_speedups" / "wire.py"
-        text = source.read_bytes()
-        copy = Path("build") / "cython" / "_wire_c.py"
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_bytes(text + b"\nSOURCE_CRC = %d\n" % zlib.crc32(text))
+        # Each module is compiled from a copy of its source that also records the source's CRC,
+        # so that pyvalkey._speedups can tell a compiled module built from another version of
+        # the source (an edit without a rebuild) and ignore it.
+        package = Path(__file__).resolve().parent / "pyvalkey" / "_speedups"
+        modules = []
+        for source_name, module in (("wire.py", "_wire_c.py"), ("lane.pyx", "_lane_c.pyx")):
+            text = (package / source_name).read_bytes()
+            copy = Path("build") / "cython" / module
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(text + b"\nSOURCE_CRC = %d\n" % zlib.crc32(text))
+            modules.append(Extension("pyvalkey._speedups." + module.split(".")[0], [str(copy)]))
         return cythonize(
-            [Extension("pyvalkey._speedups._wire_c", [str(copy)])],
+            modules,
             compiler_directives={"language_level": 3, "binding": False},
             quiet=True,
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pyvalkey.protocol.reader import RequestReader
+from pyvalkey._speedups import new_reader
 
 if TYPE_CHECKING:
     from pyvalkey.server import Server
@@ -105,7 +105,7 @@ class Client:
         self.authenticated = not server.config.requirepass if acl is None else acl.default_open()
         self.user = b"default"
         self.out = bytearray()
-        self.reader = RequestReader(server.config.proto_max_bulk_len)
+        self.reader = new_reader(server.config.proto_max_bulk_len)
         self.reader.authenticated = self.authenticated
         self.transport = transport
         self.addr = addr

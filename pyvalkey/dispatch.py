@@ -137,6 +137,9 @@ class Dispatcher:
                 arity = cmd.arity
                 fast[name] = (cmd, arity, arity) if arity > 0 else (cmd, -arity, 1 << 62)
         self.fast_commands = fast
+        # What the compiled lane (pyvalkey/_speedups/lane.pyx) runs natively, in its order
+        # (NATIVE_GET, _SET, _INCR, _PING); None for a name that is not in the table.
+        self.native_commands = tuple(by_name.get(name) for name in (b"get", b"set", b"incr", b"ping"))
 
     def execute(self, client: Client, argv: list[bytes]) -> None:
         """Run one command for ``client`` and append its reply to ``client.out``."""

@@ -1,29 +1,48 @@
-"""The one place that decides whether the optional compiled accelerator is used.
+"""The one place that decides whether the optional compiled accelerators are used.
 
-``pyvalkey/_speedups/wire.py`` (plain Python) is compiled by Cython into the extension module
-``pyvalkey._speedups._wire_c`` when the build had Cython and a C compiler (setup.py). This
-module hands the compiled ``end_of_request`` to the command loop (``hotloop``), unless
+Two extension modules are built by setup.py when the build has Cython and a C compiler:
+
+* ``_wire_c``, compiled from ``wire.py`` (plain Python, also used as it is): the CRLF check of
+  a request hiredis parsed, used by the command loop (``hotloop``) over the hiredis reader;
+* ``_lane_c``, compiled from ``lane.pyx``: a request lane that parses requests in C and runs
+  GET, SET, INCR and PING there (see its docstring). With it, clients get the pure-Python
+  reader (``new_reader``), since the lane, not hiredis, reads their buffer; its Python twin is
+  the loop over hiredis.
+
+The compiled modules are used unless
 
 * ``PYVALKEY_PURE_PYTHON`` is set to a non-empty value other than ``0`` (forces plain Python), or
-* the extension was built from another version of ``wire.py`` (it records the source's CRC;
-  an edit without a rebuild would otherwise run stale code): it is then ignored until
+* a module was built from another version of its source (it records the source's CRC; an edit
+  without a rebuild would otherwise run stale code): it is then ignored until
   ``pip install -e .`` (or ``python setup.py build_ext --inplace``) builds it again.
 
-Both implementations come from one source, so they behave the same; the tests run both.
+The tests run both implementations against Valkey.
 """
 
 from __future__ import annotations
 
 import os
 import zlib
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from pyvalkey._speedups import hotloop as _hotloop
-from pyvalkey._speedups import wire as _wire
+from pyvalkey.protocol.reader import PythonRequestReader, RequestReader
 
-__all__ = ["IMPLEMENTATION", "compiled_wire", "describe", "process_commands", "use"]
+__all__ = ["IMPLEMENTATION", "compiled_lane", "compiled_wire", "describe", "new_reader", "process_commands", "use"]
 
 process_commands = _hotloop.process_commands
+_HERE = Path(__file__).resolve().parent
+
+
+def _current(module: ModuleType, source: str) -> ModuleType | None:
+    """``module`` when it was built from the present ``source`` file."""
+    try:
+        crc = zlib.crc32((_HERE / source).read_bytes())
+    except OSError:
+        return None
+    return module if getattr(module, "SOURCE_CRC", None) == crc else None
 
 
 def compiled_wire() -> ModuleType | None:
@@ -32,33 +51,47 @@ def compiled_wire() -> ModuleType | None:
         from pyvalkey._speedups import _wire_c  # type: ignore[attr-defined]
     except ImportError:
         return None
+    return _current(_wire_c, "wire.py")
+
+
+def compiled_lane() -> ModuleType | None:
+    """The compiled request lane (lane.pyx), or None when it is not built (or is stale)."""
     try:
-        with open(_wire.__file__, "rb") as file:
-            crc = zlib.crc32(file.read())
-    except OSError:
+        from pyvalkey._speedups import _lane_c  # type: ignore[attr-defined]
+    except ImportError:
         return None
-    if getattr(_wire_c, "SOURCE_CRC", None) != crc:
-        return None
-    return _wire_c
+    return _current(_lane_c, "lane.pyx")
 
 
 def use(implementation: str) -> None:
-    """Switch to ``"compiled"`` (ValueError when it is not available) or ``"python"``."""
-    global IMPLEMENTATION
+    """Switch to ``"compiled"`` (ValueError when it is not available) or ``"python"``.
+    Clients connected before a switch keep the reader they have; the loop serves both kinds."""
+    global IMPLEMENTATION, _reader_class
     if implementation == "compiled":
-        module = compiled_wire()
-        if module is None:
+        wire = compiled_wire()
+        lane = compiled_lane()
+        if wire is None or lane is None:
             raise ValueError("the compiled accelerator is not built")
-        _hotloop._end_of_request = module.end_of_request
+        _hotloop._end_of_request = wire.end_of_request
+        _hotloop._native_lane = lane.next_request
+        _reader_class = PythonRequestReader
     elif implementation == "python":
         _hotloop._end_of_request = None
+        _hotloop._native_lane = None
+        _reader_class = RequestReader
     else:
         raise ValueError(implementation)
     IMPLEMENTATION = implementation
 
 
+def new_reader(max_bulk_len: int) -> Any:
+    """A request reader for a new client, of the kind the chosen implementation reads."""
+    return _reader_class(max_bulk_len)
+
+
+_reader_class: type[PythonRequestReader] = RequestReader
 IMPLEMENTATION = "python"
-if os.environ.get("PYVALKEY_PURE_PYTHON", "") in ("", "0") and compiled_wire() is not None:
+if os.environ.get("PYVALKEY_PURE_PYTHON", "") in ("", "0") and compiled_wire() is not None and compiled_lane() is not None:
     use("compiled")
 
 

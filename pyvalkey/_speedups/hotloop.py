@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from pyvalkey.latency import note_slow_call
-from pyvalkey.protocol.reader import HiredisRequestReader, ProtocolError
+from pyvalkey.protocol.reader import HiredisRequestReader, ProtocolError, PythonRequestReader
 from pyvalkey.protocol.replies import ErrorReply, Raw
 from pyvalkey.protocol.writer import encode, encode_error
 
@@ -34,6 +34,9 @@ _INVALID_CRLF = "Protocol error: invalid CRLF in request"
 _BULK_HEADERS = tuple(b"$%d\r\n" % n for n in range(256))
 # The compiled wire.end_of_request when pyvalkey._speedups chose it; None: the inlined copy.
 _end_of_request: Any = None
+# The compiled lane's next_request (lane.pyx) when pyvalkey._speedups chose it: it reads the
+# requests of clients with a PythonRequestReader and runs the commonest commands itself.
+_native_lane: Any = None
 
 
 def process_commands(client: Any, server: Any) -> None:
@@ -41,6 +44,13 @@ def process_commands(client: Any, server: Any) -> None:
     is to be closed. Replies are appended to ``client.out``; a ``ProtocolError`` propagates."""
     argv: Any
     reader = client.reader
+    lane = _native_lane if type(reader) is PythonRequestReader else None
+    first: Any = False  # a request the lane already returned, for the loop below
+    if lane is not None and client.blocked is None and not client.close_after_reply and server.paused is None:
+        # The lane may run every buffered request itself: then nothing below is needed.
+        first = lane(client, server, reader)
+        if first is None:
+            return
     out: bytearray = client.out
     dispatcher = server.dispatcher
     execute = dispatcher.execute
@@ -63,7 +73,17 @@ def process_commands(client: Any, server: Any) -> None:
             return
 
         # -- the next request (HiredisRequestReader.get_command's common case, inlined) ----------
-        if hiredis_reader and reader._fast:
+        if lane is not None:
+            # Runs the native commands at the front itself; returns the next other request,
+            # None when nothing is buffered, False when the reader must take the next request.
+            if first is not False:
+                argv = first
+                first = False
+            else:
+                argv = lane(client, server, reader)
+            if argv is False:
+                argv = reader.get_command()
+        elif hiredis_reader and reader._fast:
             try:
                 argv = reader._hiredis.gets()
             except reader._hiredis_error:
