@@ -62,7 +62,9 @@ class Session:
         _speedups.use(implementation)
         try:
             self.server = Server()
-            self.server.clock.freeze()
+            # Both implementations see the same frozen time: deadlines and clocks compare equal.
+            self.server.clock.frozen_at_ns = 1_800_000_000_123_456_789
+            self.server.keyspace.refresh_time()
             self.conns: list[tuple[Connection, _Transport]] = []
             self.connect()
         finally:
@@ -102,7 +104,7 @@ class Session:
         for db in keyspace.dbs[:2]:
             dbs.append(
                 (
-                    dict(db.data),
+                    {key: _comparable(value) for key, value in db.data.items()},
                     dict(db.expires),
                     {key: lru - clock for key, clock in dict.items(db.access)},
                     {key: lru - clock for key, clock in db.runs.items()},
@@ -122,6 +124,13 @@ class Session:
             "clients": clients,
             "slowlog": [entry[3:] if isinstance(entry, tuple) else entry for entry in _slowlog(self.server)],
         }
+
+
+def _comparable(value: Any) -> Any:
+    """Strings as they are; other values by type and length (their objects differ)."""
+    if isinstance(value, (bytes, bytearray)):
+        return type(value), bytes(value)
+    return type(value).__name__, len(value)
 
 
 def _slowlog(server: Server) -> list[Any]:
@@ -463,3 +472,53 @@ def test_the_lane_runs_them_natively() -> None:
         for cmd, handler in zip(commands, saved):
             cmd.handler = handler
     assert replies == b"+OK\r\n$1\r\n1\r\n:2\r\n+PONG\r\n-ERR the Python handler ran\r\n"
+
+
+# -- random scripts ---------------------------------------------------------------------------------
+
+_KEYS = [b"a", b"b", b"n", b"l", b"x" * 40]
+_VALUES = [b"", b"0", b"1", b"-7", b"41", b"007", b"v", b"9223372036854775806", b"x" * 70, b"12345678901234567890"]
+
+
+def _random_command(rng: Any) -> bytes:
+    key = rng.choice(_KEYS)
+    choice = rng.randrange(17)
+    if choice < 4:
+        return frame(rng.choice([b"GET", b"get", b"Get"]), key)
+    if choice < 7:
+        return frame(rng.choice([b"SET", b"set"]), key, rng.choice(_VALUES))
+    if choice < 9:
+        return frame(b"INCR", key)
+    if choice == 9:
+        return rng.choice([frame(b"PING"), b"PING\r\n", b"ping\r\n", b"PING  \r\n", frame(b"PING", b"hi")])
+    if choice == 10:
+        return frame(b"PEXPIRE", key, rng.choice([b"1", b"30", b"1000"]))
+    if choice == 11:
+        return frame(b"DEL", key)
+    if choice == 12:
+        return frame(b"LPUSH", key, b"e")
+    if choice == 13:
+        return frame(b"SET", key, rng.choice(_VALUES), b"PX", b"20")
+    if choice == 14:
+        return frame(b"APPEND", key, b"1")
+    if choice == 15:
+        return frame(rng.choice([b"OBJECT", b"object"]), b"IDLETIME", key)
+    return frame(b"SELECT", rng.choice([b"0", b"1"]))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_scripts(seed: int) -> None:
+    import random
+
+    def script(s: Session) -> list[bytes]:
+        rng = random.Random(seed)
+        out = []
+        for _ in range(8):
+            data = b"".join(_random_command(rng) for _ in range(rng.randrange(1, 25)))
+            cut = rng.randrange(len(data) + 1)
+            out.append(s.send(data[:cut]) + s.send(data[cut:]))
+            s.server.clock.advance(rng.choice([0, 0.01, 0.025, 1.5]))
+            s.server.keyspace.refresh_time()
+        return out
+
+    both(script)
