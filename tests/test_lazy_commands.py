@@ -95,7 +95,7 @@ from pyvalkey.config import DIRECTIVES
 # objects hold the same object under their own name: they are matched by identity.
 allowed = [("pyvalkey.commands.registry", name) for name in ("COMMANDS", "_HANDLERS", "_REGISTRATIONS")]
 allowed += [(owner, attribute) for _, owner, attribute, _ in registry._HOOK_REGISTRIES]
-allowed.append(("pyvalkey.commands.server", "_DEBUG_HELP"))  # DEBUG HELP's lines, beside DEBUG_SUBCOMMANDS
+allowed.append(("pyvalkey.commands.registry", "DEBUG_HELP"))  # DEBUG HELP's lines, beside DEBUG_SUBCOMMANDS
 allowed_ids = {id(getattr(__import__(owner, fromlist=["_"]), attribute)) for owner, attribute in allowed}
 
 def snapshot():

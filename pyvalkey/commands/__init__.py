@@ -19,11 +19,13 @@ import os
 
 from pyvalkey.commands import registry as _registry
 
-# Every module that registers commands, in the order they were imported when start-up imported
-# them all: the table lists commands in this order. MONITOR lives beside the dispatcher it observes.
+# Every module that registers commands (or DEBUG subcommands), in the order start-up imported them
+# before they were loaded lazily: the table lists commands in the order this gives. MONITOR lives
+# beside the dispatcher it observes.
 GROUPS = (
     "pyvalkey.monitor",
     "pyvalkey.commands.acl",
+    "pyvalkey.commands.server",  # was imported by aof
     "pyvalkey.commands.aof",
     "pyvalkey.commands.bitmaps",
     "pyvalkey.commands.client",
@@ -43,7 +45,6 @@ GROUPS = (
     "pyvalkey.commands.replication",
     "pyvalkey.commands.pubsub",
     "pyvalkey.commands.scripting",
-    "pyvalkey.commands.server",
     "pyvalkey.commands.sets",
     "pyvalkey.commands.sort",
     "pyvalkey.commands.streams",

@@ -413,7 +413,7 @@ TABLE = {
 HOOKS = {
     'info': ('pyvalkey.commands.aof', 'pyvalkey.commands.persistence', 'pyvalkey.commands.replication'),
     'shutdown': ('pyvalkey.commands.aof', 'pyvalkey.commands.persistence'),
-    'debug': ('pyvalkey.commands.aof', 'pyvalkey.commands.persistence', 'pyvalkey.commands.scripting', 'pyvalkey.commands.server', 'pyvalkey.commands.timetravel'),
+    'debug': ('pyvalkey.commands.server', 'pyvalkey.commands.aof', 'pyvalkey.commands.persistence', 'pyvalkey.commands.scripting', 'pyvalkey.commands.timetravel'),
     'reset': ('pyvalkey.monitor', 'pyvalkey.commands.pubsub', 'pyvalkey.commands.transactions'),
     'denyoom': ('pyvalkey.commands.scripting',),
 }

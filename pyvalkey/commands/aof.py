@@ -28,8 +28,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pyvalkey import info as info_module
-from pyvalkey.commands.registry import COMMANDS, Command, command
-from pyvalkey.commands.server import SHUTDOWN_HOOKS, ShutdownOptions, debug_subcommand
+from pyvalkey.commands.registry import COMMANDS, SHUTDOWN_HOOKS, Command, command, debug_subcommand
 from pyvalkey.config import ConfigError
 from pyvalkey.errors import ErrorReply
 from pyvalkey.lazyimport import lazy_module
@@ -39,6 +38,7 @@ from pyvalkey.protocol.replies import OK, SimpleString
 
 if TYPE_CHECKING:
     from pyvalkey.client import Client
+    from pyvalkey.commands.server import ShutdownOptions
     from pyvalkey.persistence.aof import Manifest
     from pyvalkey.server import Server
 

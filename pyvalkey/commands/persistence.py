@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyvalkey import info as info_module
 from pyvalkey.commands.parsing import parse_int
-from pyvalkey.commands.registry import command
-from pyvalkey.commands.server import SHUTDOWN_HOOKS, ShutdownOptions, debug_subcommand
+from pyvalkey.commands.registry import SHUTDOWN_HOOKS, command, debug_subcommand
 from pyvalkey.errors import ErrorReply, msg
 from pyvalkey.lazyimport import lazy_module
 from pyvalkey.persistence import child
@@ -35,6 +34,7 @@ from pyvalkey.storage.database import NOTIFY_GENERIC
 
 if TYPE_CHECKING:
     from pyvalkey.client import Client
+    from pyvalkey.commands.server import ShutdownOptions
     from pyvalkey.server import Server
 
 # The RDB format loads when first used (a save, a load, DUMP/RESTORE), not at every start-up.
@@ -497,9 +497,10 @@ async def on_server_start_serving(server: Server) -> None:
     """``on_server_start`` for a server whose listeners are open: clients connecting during a
     long load are answered -LOADING instead of waiting."""
     current = state(server)
-    from pyvalkey.commands.aof import on_server_start as aof_on_server_start
+    if server.config.appendonly:  # the AOF is the dataset, dbfilename is not read
+        from pyvalkey.commands.aof import on_server_start as aof_on_server_start
 
-    if aof_on_server_start(server):  # appendonly yes: the AOF is the dataset, dbfilename is not read
+        aof_on_server_start(server)
         return
     started = time.monotonic()
     try:
@@ -523,9 +524,10 @@ def on_server_start(server: Server) -> None:
     """Called by Server.start before the listeners open: load dir/dbfilename if it exists.
     A file that cannot be loaded stops the server, as in Valkey."""
     current = state(server)
-    from pyvalkey.commands.aof import on_server_start as aof_on_server_start
+    if server.config.appendonly:  # the AOF is the dataset, dbfilename is not read
+        from pyvalkey.commands.aof import on_server_start as aof_on_server_start
 
-    if aof_on_server_start(server):  # appendonly yes: the AOF is the dataset, dbfilename is not read
+        aof_on_server_start(server)
         return
     started = time.monotonic()
     try:

@@ -35,7 +35,18 @@ from typing import Any
 
 from pyvalkey.protocol.replies import Map, RespSet, SimpleString
 
-__all__ = ["COMMANDS", "Command", "command", "load_handler", "load_hook_modules", "load_metadata", "lookup_command"]
+__all__ = [
+    "COMMANDS",
+    "DEBUG_SUBCOMMANDS",
+    "SHUTDOWN_HOOKS",
+    "Command",
+    "command",
+    "debug_subcommand",
+    "load_handler",
+    "load_hook_modules",
+    "load_metadata",
+    "lookup_command",
+]
 
 Handler = Callable[..., Any]
 
@@ -409,6 +420,49 @@ def _stand_in(cmd: Command) -> Handler:
     return load_and_call
 
 
+# -- registries that groups add to when imported ------------------------------------------------
+# They live here, not beside the command that runs them, so that a group adding to one (persistence,
+# imported at start-up for its save points) need not import that command's whole group.
+
+# SHUTDOWN (commands/server.py) runs each hook before the server stops: ``hook(server, options) ->
+# None | error text``. An error (for example a failed final save) aborts the shutdown unless FORCE
+# was given.
+SHUTDOWN_HOOKS: list[Callable[[Any, Any], bytes | None]] = []
+
+DebugHandler = Callable[[Any, list[bytes]], Any]
+# DEBUG's subcommands (commands/server.py): name -> (handler, accepts(argc)); other groups add
+# theirs next to their code (RELOAD, LOADAOF, ...). DEBUG_HELP holds their DEBUG HELP lines.
+DEBUG_SUBCOMMANDS: dict[bytes, tuple[DebugHandler, Callable[[int], bool]]] = {}
+# (registering module, (syntax, description lines)) in registration order.
+DEBUG_HELP: list[tuple[str, tuple[str, str | list[str]]]] = []
+
+
+def debug_subcommand(
+    name: str, accepts: Callable[[int], bool], *help_lines: str
+) -> Callable[[DebugHandler], DebugHandler]:
+    module = sys._getframe(1).f_globals.get("__name__", "")
+
+    def register(handler: DebugHandler) -> DebugHandler:
+        DEBUG_SUBCOMMANDS[name.lower().encode()] = (handler, accepts)
+        if help_lines:
+            # The first line is the syntax, the rest describe it (their indentation is ours to add).
+            DEBUG_HELP.append((module, (help_lines[0], [line.strip() for line in help_lines[1:]])))
+        return handler
+
+    return register
+
+
+def debug_help_entries() -> list[tuple[str, str | list[str]]]:
+    """DEBUG HELP's entries, grouped by module in ``GROUPS`` order: the same whichever groups were
+    imported first."""
+    from pyvalkey.commands import GROUPS
+
+    def rank(module: str) -> int:
+        return GROUPS.index(module) if module in GROUPS else len(GROUPS)
+
+    return [entry for _, entry in sorted(DEBUG_HELP, key=lambda item: rank(item[0]))]
+
+
 _HOOKS_LOADED: set[str] = set()
 _HOOK_MODULES: dict[str, tuple[str, ...]] = {}
 
@@ -447,8 +501,8 @@ _MODULES_MODULE = os.path.join(_HERE, "_command_modules.py")
 _HOOK_REGISTRIES = (
     ("info", "pyvalkey.info", "_VALUE_PROVIDERS", "lists"),
     ("info", "pyvalkey.info", "_LINE_PROVIDERS", "lists"),
-    ("shutdown", "pyvalkey.commands.server", "SHUTDOWN_HOOKS", "list"),
-    ("debug", "pyvalkey.commands.server", "DEBUG_SUBCOMMANDS", "first"),
+    ("shutdown", "pyvalkey.commands.registry", "SHUTDOWN_HOOKS", "list"),
+    ("debug", "pyvalkey.commands.registry", "DEBUG_SUBCOMMANDS", "first"),
     ("reset", "pyvalkey.commands.connection", "RESET_HOOKS", "list"),
     ("denyoom", "pyvalkey.maxmemory", "DYNAMIC_DENYOOM", "values"),
 )

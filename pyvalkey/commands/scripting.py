@@ -16,8 +16,7 @@ from typing import Any
 from pyvalkey.client import Client
 from pyvalkey.commands.helptext import HelpEntry, help_reply
 from pyvalkey.commands.parsing import parse_int
-from pyvalkey.commands.registry import command
-from pyvalkey.commands.server import debug_subcommand
+from pyvalkey.commands.registry import command, debug_subcommand
 from pyvalkey.errors import ErrorReply, msg, subcommand_syntax_error
 from pyvalkey.monitor import show_command
 from pyvalkey.protocol.replies import OK, Map

@@ -4,7 +4,8 @@ INFO's text is built by ``pyvalkey.info``. SHUTDOWN validates its options here a
 server to stop; ``SHUTDOWN_HOOKS`` is where persistence plugs in the final save (a hook may veto
 the shutdown with an error unless FORCE was given). DEBUG is refused unless
 ``enable-debug-command`` allows it; its subcommand table ``DEBUG_SUBCOMMANDS`` is open so other
-groups (persistence: RELOAD, LOADAOF) can add theirs next to their code.
+groups (persistence: RELOAD, LOADAOF) can add theirs next to their code. Both registries live in
+commands/registry.py, so those groups need not import this one.
 
 MEMORY USAGE is an estimate in the spirit of Valkey's: the key and value sizes plus fixed
 per-entry overheads, with aggregates sampled (SAMPLES n, default 5, 0 = every element) and the
@@ -18,13 +19,21 @@ import logging
 import math
 import struct
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from pyvalkey import info as info_module
 from pyvalkey.commands.helptext import HelpEntry, help_reply
 from pyvalkey.commands.parsing import parse_int, to_int
-from pyvalkey.commands.registry import command, load_hook_modules
+from pyvalkey.commands.registry import (  # noqa: F401  (DebugHandler: re-exported)
+    DEBUG_SUBCOMMANDS,
+    SHUTDOWN_HOOKS,
+    DebugHandler,
+    command,
+    debug_help_entries,
+    debug_subcommand,
+    load_hook_modules,
+)
 from pyvalkey.config import ConfigError, parse_memory
 from pyvalkey.errors import msg
 from pyvalkey.protocol.replies import (
@@ -322,10 +331,6 @@ class ShutdownOptions:
         return self.save or (not self.nosave and bool(server.config.save))
 
 
-# Each hook runs before the server stops: ``hook(server, options) -> None | error text``. An
-# error (for example a failed final save) aborts the shutdown unless FORCE was given.
-SHUTDOWN_HOOKS: list[Callable[[Server, ShutdownOptions], bytes | None]] = []
-
 SHUTDOWN_FAILED = b"ERR Errors trying to SHUTDOWN. Check logs."
 NO_SHUTDOWN_IN_PROGRESS = b"ERR No shutdown in progress."
 
@@ -411,27 +416,6 @@ def lolwut(client: Client, argv: list[bytes]) -> Any:
 
 # -- DEBUG -----------------------------------------------------------------------------------------
 
-DebugHandler = Callable[["Client", "list[bytes]"], Any]
-# name -> (handler, accepts(argc)); other groups may add entries (RELOAD, LOADAOF, ...).
-DEBUG_SUBCOMMANDS: dict[bytes, tuple[DebugHandler, Callable[[int], bool]]] = {}
-
-# (syntax, description lines) per subcommand, in registration order, for DEBUG HELP.
-_DEBUG_HELP: list[HelpEntry] = []
-
-
-def debug_subcommand(
-    name: str, accepts: Callable[[int], bool], *help_lines: str
-) -> Callable[[DebugHandler], DebugHandler]:
-    def register(handler: DebugHandler) -> DebugHandler:
-        DEBUG_SUBCOMMANDS[name.lower().encode()] = (handler, accepts)
-        if help_lines:
-            # The first line is the syntax, the rest describe it (their indentation is ours to add).
-            _DEBUG_HELP.append((help_lines[0], [line.strip() for line in help_lines[1:]]))
-        return handler
-
-    return register
-
-
 def protected_command_allowed(client: Client, setting: str) -> bool:
     """``enable-debug-command`` / ``enable-module-command`` (and the like): "yes", "no", or
     "local" (only from loopback or Unix socket connections)."""
@@ -461,7 +445,7 @@ def debug_command(client: Client, argv: list[bytes]) -> Any:
 
 @debug_subcommand("help", lambda n: n == 2)  # help_reply adds the HELP entry itself
 def debug_help(client: Client, argv: list[bytes]) -> Any:
-    return help_reply("DEBUG", _DEBUG_HELP)
+    return help_reply("DEBUG", debug_help_entries())
 
 
 def _atof(data: bytes) -> float:

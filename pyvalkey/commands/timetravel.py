@@ -14,7 +14,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from pyvalkey.commands.parsing import parse_float
-from pyvalkey.commands.server import debug_subcommand
+from pyvalkey.commands.registry import debug_subcommand
 from pyvalkey.errors import ErrorReply
 from pyvalkey.protocol.replies import OK
 
