@@ -170,6 +170,13 @@ def _plain(value: Any) -> Any:
 
 
 _UNLOADED: Any = object()
+# The flags Command turns into booleans, in the order it assigns them.
+_FLAG_NAMES = (
+    "write", "readonly", "denyoom", "noscript", "loading", "stale", "no_auth", "no_multi", "allow_busy", "pubsub",
+    "admin", "may_replicate", "blocking",
+)
+_FLAG_INFO: dict[tuple[str, ...], tuple[frozenset[str], tuple[bool, ...]]] = {}
+_ACL_SETS: dict[tuple[str, ...], frozenset[str]] = {}
 
 
 class Command:
@@ -234,30 +241,44 @@ class Command:
             self._docs_raw = _UNLOADED
         arity, flags, first_key, last_key, key_step, acl, key_specs, group = compact
         self.arity: int = arity
-        self.flags = frozenset(flags)
         self.first_key: int = first_key
         self.last_key: int = last_key
         self.key_step: int = key_step
-        self.acl_categories = frozenset(acl)
+        # Every command of the table is built at start-up: commands with the same flags (or ACL
+        # categories) share one frozenset and the booleans computed from it.
+        flag_info = _FLAG_INFO.get(flags)
+        if flag_info is None:
+            flag_set = frozenset(flags)
+            flag_info = _FLAG_INFO[tuple(flags)] = (flag_set, tuple(name in flag_set for name in _FLAG_NAMES))
+        acl_set = _ACL_SETS.get(acl)
+        if acl_set is None:
+            acl_set = _ACL_SETS[tuple(acl)] = frozenset(acl)
+        self.acl_categories = acl_set
         self.key_specs: list[dict[str, Any]] = key_specs
         self.subcommands: dict[bytes, Command] = {}
         self.parent: Command | None = None
         self.group: str = group
-        flags = self.flags
-        self.is_write = "write" in flags
-        self.is_readonly = "readonly" in flags
-        self.denyoom = "denyoom" in flags
-        self.noscript = "noscript" in flags
-        self.loading_ok = "loading" in flags
-        self.stale_ok = "stale" in flags
-        self.no_auth = "no_auth" in flags
-        self.no_multi = "no_multi" in flags
-        self.allow_busy = "allow_busy" in flags
-        self.pubsub_ok = "pubsub" in flags
-        self.admin = "admin" in flags
-        self.may_replicate = "may_replicate" in flags
-        self.blocking = "blocking" in flags
-        self.reset_stats()
+        self.flags, (
+            self.is_write,
+            self.is_readonly,
+            self.denyoom,
+            self.noscript,
+            self.loading_ok,
+            self.stale_ok,
+            self.no_auth,
+            self.no_multi,
+            self.allow_busy,
+            self.pubsub_ok,
+            self.admin,
+            self.may_replicate,
+            self.blocking,
+        ) = flag_info
+        # reset_stats(), inlined
+        self.calls = 0
+        self.usec = 0
+        self.latency_us: dict[int, int] = {}
+        self.rejected_calls = 0
+        self.failed_calls = 0
 
     def _load_raw(self) -> None:
         self._info_raw, self._docs_raw = _metadata_for(self.fullname)
