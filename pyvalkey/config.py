@@ -501,9 +501,9 @@ def _filename_check(what: str, kind: str) -> Callable[[Any], None]:
 
 
 def _ipv4_check(value: Any) -> None:
-    import ipaddress
-
     if value:
+        import ipaddress  # not at start-up: the defaults are empty
+
         try:
             ipaddress.IPv4Address(value)
         except ValueError:
@@ -511,9 +511,9 @@ def _ipv4_check(value: Any) -> None:
 
 
 def _ipv6_check(value: Any) -> None:
-    import ipaddress
-
     if value:
+        import ipaddress  # not at start-up: the defaults are empty
+
         try:
             ipaddress.IPv6Address(value)
         except ValueError:

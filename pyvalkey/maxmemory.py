@@ -30,7 +30,6 @@ primary.
 
 from __future__ import annotations
 
-import random
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +93,7 @@ class _KeySampler:
         size = len(source)
         if not size:
             return []
+        import random  # here, not at start-up
         if size <= count:
             return list(source)
         stale = max(size, self.size_at_build) // _SNAPSHOT_STALE_SHARE

@@ -34,7 +34,6 @@ outnumber the live ones.
 from __future__ import annotations
 
 import heapq
-import random
 from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -198,6 +197,8 @@ class Database:
 
     def random_key(self) -> bytes | None:
         """A random live key; expired keys met on the way are removed, as in Valkey."""
+        import random  # here, not at start-up
+
         data = self.data
         for _ in range(100):
             if not data:
