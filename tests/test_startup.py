@@ -43,22 +43,65 @@ def test_generated_config_defaults_are_current() -> None:
 def test_server_import_leaves_heavy_modules_alone() -> None:
     # Modules only some commands need stay unimported (or bound lazily) until then: each cost a
     # few ms of every start. Others are imported by modules owned elsewhere (docs/performance.md).
+    # Only what importing pyvalkey adds counts: the interpreter's site hooks here import some of
+    # these names (random, ipaddress) before any of our code runs.
     import json
     import subprocess
     import sys
 
     code = (
-        "import json, sys, pyvalkey.cli, pyvalkey.server, pyvalkey.commands, pyvalkey.net.listeners\n"
-        "names = ('platform', 'decimal', 'dataclasses', 'pyvalkey.commands', 'pyvalkey.persistence.rdb',\n"
-        "         'pyvalkey.persistence.aof', 'pyvalkey.storage.hyperloglog')\n"
-        "print(json.dumps({n: type(sys.modules[n]).__name__ if n in sys.modules else None for n in names}))"
+        "import json, sys\n"
+        "before = set(sys.modules)\n"
+        "import pyvalkey.cli, pyvalkey.server, pyvalkey.commands, pyvalkey.net.listeners\n"
+        "names = ('platform', 'decimal', 'dataclasses', 'ipaddress', 'random', 'hashlib', 'pyvalkey.commands',\n"
+        "         'pyvalkey.persistence.rdb', 'pyvalkey.persistence.aof', 'pyvalkey.storage.hyperloglog')\n"
+        "print(json.dumps({n: type(sys.modules[n]).__name__ if n in sys.modules and n not in before else None\n"
+        "                  for n in names}))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     state = json.loads(result.stdout)
     assert state["pyvalkey.commands"] == "module"
-    assert state["platform"] is None and state["decimal"] is None and state["dataclasses"] is None
+    for name in ("platform", "decimal", "dataclasses", "ipaddress", "random", "hashlib"):
+        assert state[name] is None, name
     for name in ("pyvalkey.persistence.rdb", "pyvalkey.persistence.aof", "pyvalkey.storage.hyperloglog"):
         assert state[name] in (None, "_LazyModule"), name  # None: its command group is not imported yet
+
+
+_START = """
+import asyncio, json, os, sys, tempfile
+before = set(sys.modules)
+import pyvalkey.cli, pyvalkey.net.listeners
+from pyvalkey.config import Config
+from pyvalkey.server import Server
+os.chdir(tempfile.mkdtemp())
+config = Config()
+config.port = 0
+config.bind = "127.0.0.1"
+config.save = ""
+
+async def main():
+    server = Server(config)
+    await server.start()
+    await server.close()
+
+asyncio.run(main())
+print(json.dumps(sorted(name for name in set(sys.modules) - before if type(sys.modules[name]).__name__ == "module")))
+"""
+
+
+def test_a_started_server_has_imported_only_the_persistence_group() -> None:
+    # A start with no data file and appendonly off: of the command groups only persistence (its
+    # save points run from the cron) is imported; the RDB format itself is not.
+    import json
+    import subprocess
+    import sys
+
+    from pyvalkey.commands import GROUPS
+
+    result = subprocess.run([sys.executable, "-c", _START], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(result.stdout))
+    assert {name for name in GROUPS if name in loaded} == {"pyvalkey.commands.persistence"}
+    assert not loaded & {"pyvalkey.persistence.rdb", "pyvalkey.persistence.aof", "pyvalkey.commands.aof"}
 
 
 def test_lazy_module_loads_on_first_use() -> None:
