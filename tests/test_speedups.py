@@ -90,6 +90,22 @@ def test_end_of_request_reports_the_first_problem(wire: ModuleType) -> None:
         wire.end_of_request([b"GET", 7], bytearray(b"*2\r\n$3\r\nGETxx:7\r\n"), 0)
 
 
+def test_accelerators_are_built_where_they_can_be() -> None:
+    """Where a C compiler and Python's headers are present, the install must have built both
+    extensions: a failed compile falls back to Python silently (by design), and the tests of
+    the compiled code would then be skipped rather than fail."""
+    import shutil
+    import sysconfig
+
+    if os.environ.get("PYVALKEY_PURE_PYTHON", "") not in ("", "0"):
+        pytest.skip("plain Python forced")
+    if shutil.which("cc") is None or not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")):
+        pytest.skip("no C compiler or no Python headers here")
+    assert _speedups.compiled_wire() is not None, "_wire_c missing or built from another wire.py"
+    assert _speedups.compiled_lane() is not None, "_lane_c missing or built from another lane.pyx"
+    assert _speedups.IMPLEMENTATION == "compiled"
+
+
 def test_switch() -> None:
     before = _speedups.IMPLEMENTATION
     try:

@@ -31,10 +31,13 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.dict cimport PyDict_DelItem, PyDict_GetItemWithError, PyDict_SetItem
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
-from cpython.object cimport PyObject
-from cpython.ref cimport Py_INCREF
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.weakref cimport PyWeakref_GET_OBJECT
 from libc.string cimport memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
+
+import weakref
 
 from pyvalkey.latency import note_slow_call
 
@@ -253,6 +256,124 @@ cdef bint _plain_integer(const char* p, Py_ssize_t n, long long* value) noexcept
     return True
 
 
+# -- attributes read without a lookup ---------------------------------------------------------------
+# Client, Database and Command keep their attributes in __slots__, i.e. at fixed offsets in the
+# instance, which the member descriptors of their classes give. Reading them there costs a few
+# instructions instead of a generic attribute lookup (~150): it is what makes the per-read set-up
+# cheap. The offsets are learnt from the classes themselves on first use; an object of any other
+# class (there are no subclasses) is simply not run natively.
+
+cdef extern from "structmember.h":
+    ctypedef struct PyMemberDef:
+        const char* name
+        int type
+        Py_ssize_t offset
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+    PyTypeObject PyMemberDescr_Type
+
+DEF T_OBJECT_EX = 16
+
+cdef enum:
+    C_REPLY_MODE, C_SKIP_THIS_REPLY, C_AUTHENTICATED, C_BLOCKED, C_CLOSE_AFTER_REPLY, C_DB, C_NO_TOUCH,
+    C_RESP3, C_OUT, C_FLAGS, C_LAST_COMMAND, C_COMMANDS_PROCESSED, CLIENT_SLOTS
+cdef enum:
+    D_DATA, D_EXPIRES, D_ACCESS, D_RUNS, D_RUN_CLOCK, D_IMPLICIT_ACCESS, DATABASE_SLOTS
+cdef enum:
+    M_CALLS, M_USEC, M_LATENCY_US, M_FULLNAME, COMMAND_SLOTS
+
+_CLIENT_NAMES = ("reply_mode", "skip_this_reply", "authenticated", "blocked", "close_after_reply", "db", "no_touch",
+                 "resp3", "out", "flags", "last_command", "commands_processed")
+_DATABASE_NAMES = ("data", "expires", "access", "runs", "run_clock", "implicit_access")
+_COMMAND_NAMES = ("calls", "usec", "latency_us", "fullname")
+
+cdef Py_ssize_t client_slots[CLIENT_SLOTS]
+cdef Py_ssize_t database_slots[DATABASE_SLOTS]
+cdef Py_ssize_t command_slots[COMMAND_SLOTS]
+# The classes the offsets belong to; None until learnt (or when a class has no such slot).
+cdef object client_class = None
+cdef object database_class = None
+cdef object command_class = None
+
+
+cdef Py_ssize_t _slot_offset(object cls, str name) except -1:
+    """The offset of ``cls``'s slot ``name`` (an object slot defined by ``cls`` itself), or 0."""
+    descr = cls.__dict__.get(name)
+    if descr is None or (<PyObject*>descr).ob_type is not &PyMemberDescr_Type:
+        return 0
+    member = (<PyMemberDescrObject*><PyObject*>descr).d_member
+    if member.type != T_OBJECT_EX:
+        return 0
+    return member.offset
+
+
+cdef object _learn(object cls, tuple names, Py_ssize_t* offsets):
+    """Fill ``offsets`` for ``cls``; returns ``cls``, or None when one of them is not a slot."""
+    cdef Py_ssize_t i
+    for i in range(len(names)):
+        offsets[i] = _slot_offset(cls, names[i])
+        if offsets[i] == 0:
+            return None
+    return cls
+
+
+cdef int _learn_layouts() except -1:
+    global client_class, database_class, command_class
+    from pyvalkey.client import Client
+    from pyvalkey.commands.registry import Command
+    from pyvalkey.storage.database import Database
+
+    client_class = _learn(Client, _CLIENT_NAMES, client_slots)
+    database_class = _learn(Database, _DATABASE_NAMES, database_slots)
+    command_class = _learn(Command, _COMMAND_NAMES, command_slots)
+    return 0
+
+
+cdef inline object _slot(object obj, Py_ssize_t offset):
+    cdef PyObject* value = (<PyObject**>((<char*><PyObject*>obj) + offset))[0]
+    if value == NULL:
+        raise AttributeError(offset)
+    return <object>value
+
+
+cdef inline void _set_slot(object obj, Py_ssize_t offset, object value) noexcept:
+    cdef PyObject** slot = <PyObject**>((<char*><PyObject*>obj) + offset)
+    cdef PyObject* old = slot[0]
+    Py_INCREF(value)
+    slot[0] = <PyObject*>value
+    Py_XDECREF(old)
+
+
+cdef class _Context:
+    """The server's parts the lane reads, fetched once per server (they never change)."""
+
+    cdef object server_ref, dispatcher, keyspace, propagator, stats, blocking, clock
+
+    def __cinit__(self, server):
+        self.server_ref = weakref.ref(server)
+        dispatcher = server.dispatcher
+        self.dispatcher = dispatcher
+        self.keyspace = dispatcher.keyspace
+        self.propagator = dispatcher.propagator
+        self.stats = dispatcher.stats
+        self.blocking = dispatcher.blocking
+        self.clock = dispatcher.clock
+
+
+cdef _Context _last_context = None
+
+
+cdef _Context _context_of(object server):
+    global _last_context
+    cdef _Context context = _last_context
+    if context is None or PyWeakref_GET_OBJECT(context.server_ref) is not <PyObject*>server:
+        context = _Context(server)
+        _last_context = context
+    return context
+
+
 cdef class _Batch:
     """What one call of ``next_request`` needs of the server, read once, and the counters it
     writes back at the end."""
@@ -271,25 +392,30 @@ cdef class _Batch:
 
     cdef int setup(self, object client, object server) except -1:
         """Read the state and decide whether native commands may run at all (``allowed``)."""
-        cdef int k
+        cdef _Context context
         self.client = client
         self.server = server
         self.allowed = False
-        dispatcher = server.dispatcher
-        self.native = dispatcher.native_commands
         memset(self.calls, 0, sizeof(self.calls))
         memset(self.usec, 0, sizeof(self.usec))
         memset(self.small_latencies, 0, sizeof(self.small_latencies))
         self.hits = self.misses = self.dirty = self.processed = 0
         self.last_kind = -1
-        keyspace = dispatcher.keyspace
-        propagator = dispatcher.propagator
+        if client_class is None:
+            _learn_layouts()
+        if type(client) is not client_class:
+            return 0
+        context = _context_of(server)
+        dispatcher = context.dispatcher
+        self.native = dispatcher.native_commands
+        keyspace = context.keyspace
+        propagator = context.propagator
         if (
-            client.reply_mode
-            or client.skip_this_reply
-            or not client.authenticated
-            or client.blocked is not None
-            or client.close_after_reply
+            _slot(client, client_slots[C_REPLY_MODE])
+            or _slot(client, client_slots[C_SKIP_THIS_REPLY])
+            or not _slot(client, client_slots[C_AUTHENTICATED])
+            or _slot(client, client_slots[C_BLOCKED]) is not None
+            or _slot(client, client_slots[C_CLOSE_AFTER_REPLY])
             or dispatcher.pre_checks
             or dispatcher.observe is not None
             or dispatcher.pending_pushes
@@ -297,35 +423,40 @@ cdef class _Batch:
             or propagator.unit
             or keyspace.hooks_active
             or keyspace.notify_flags
-            or dispatcher.blocking.ready
+            or context.blocking.ready
             or server.paused is not None
         ):
             return 0
+        self.resp3 = _slot(client, client_slots[C_RESP3])
+        if not self.resp3 and "subscriber" in _slot(client, client_slots[C_FLAGS]):
+            return 0
+        db = _slot(client, client_slots[C_DB])
+        if type(db) is not database_class:
+            return 0
         self.keyspace = keyspace
-        self.stats = dispatcher.stats
-        db = client.db
+        self.stats = context.stats
         self.db = db
-        self.data = db.data
-        self.expires = db.expires
-        self.access = db.access
-        self.runs = db.runs
-        self.run_clock = db.run_clock
-        self.implicit_access = db.implicit_access
+        self.data = _slot(db, database_slots[D_DATA])
+        self.expires = _slot(db, database_slots[D_EXPIRES])
+        self.access = _slot(db, database_slots[D_ACCESS])
+        self.runs = _slot(db, database_slots[D_RUNS])
+        self.run_clock = _slot(db, database_slots[D_RUN_CLOCK])
+        self.implicit_access = _slot(db, database_slots[D_IMPLICIT_ACCESS])
         self.lru_clock_value = keyspace.lru_clock
         self.lru_clock = self.lru_clock_value
-        self.no_touch = client.no_touch
-        self.resp3 = client.resp3
-        self.out = client.out
+        self.no_touch = _slot(client, client_slots[C_NO_TOUCH])
+        self.out = _slot(client, client_slots[C_OUT])
         self.slow_path_us = self.stats.slow_path_us
         self.latency_tracking = self.stats.latency_tracking
-        clock = dispatcher.clock
+        clock = context.clock
         frozen = clock.frozen_at_ns
         self.frozen = frozen is not None
         if self.frozen:
             self.frozen_ms = frozen // 1000000
         self.wall_offset = _now_ns(CLOCK_REALTIME) - _now_ns(CLOCK_MONOTONIC) + clock.offset_ns
-        if not self.resp3 and "subscriber" in client.flags:
-            return 0
+        for cmd in self.native:
+            if cmd is not None and type(cmd) is not command_class:
+                return 0
         self.allowed = True
         return 0
 
@@ -340,10 +471,10 @@ cdef class _Batch:
         for k in range(NATIVE_COUNT):
             if self.calls[k]:
                 cmd = self.native[k]
-                cmd.calls += self.calls[k]
-                cmd.usec += self.usec[k]
+                _set_slot(cmd, command_slots[M_CALLS], _slot(cmd, command_slots[M_CALLS]) + self.calls[k])
+                _set_slot(cmd, command_slots[M_USEC], _slot(cmd, command_slots[M_USEC]) + self.usec[k])
                 if self.latency_tracking:
-                    histogram = cmd.latency_us
+                    histogram = _slot(cmd, command_slots[M_LATENCY_US])
                     for b in range(SMALL_LATENCIES):
                         count = self.small_latencies[k][b]
                         if count:
@@ -352,8 +483,10 @@ cdef class _Batch:
                             if found != NULL:
                                 count += PyLong_AsLongLong(<object>found)
                             PyDict_SetItem(histogram, bucket, count)
-        self.client.last_command = self.native[self.last_kind].fullname
-        self.client.commands_processed += self.processed
+        client = self.client
+        _set_slot(client, client_slots[C_LAST_COMMAND], _slot(self.native[self.last_kind], command_slots[M_FULLNAME]))
+        _set_slot(client, client_slots[C_COMMANDS_PROCESSED],
+                  _slot(client, client_slots[C_COMMANDS_PROCESSED]) + self.processed)
         self.stats.commands_processed += self.processed
         if self.hits:
             keyspace.hits += self.hits
@@ -378,7 +511,7 @@ cdef class _Batch:
             if self.implicit_access:
                 PyDict_SetItem(self.runs, key, self.lru_clock_value)
                 self.run_clock = clock
-                self.db.run_clock = clock
+                _set_slot(self.db, database_slots[D_RUN_CLOCK], self.lru_clock_value)
             else:
                 PyDict_SetItem(self.access, key, self.lru_clock_value)
         return 0
@@ -478,7 +611,7 @@ cdef class _Batch:
             if elapsed < SMALL_LATENCIES:
                 self.small_latencies[kind][elapsed] += 1
             else:
-                histogram = self.native[kind].latency_us
+                histogram = _slot(self.native[kind], command_slots[M_LATENCY_US])
                 bucket = elapsed
                 found = PyDict_GetItemWithError(histogram, bucket)
                 PyDict_SetItem(histogram, bucket, 1 if found == NULL else <object>found + 1)
