@@ -224,3 +224,29 @@ def test_fresh_server_answers_from_the_table_before_any_group_is_imported(fresh:
     assert r("RESET") == b"+RESET\r\n"
     stats = r("INFO", "commandstats")
     assert b"cmdstat_geoadd:calls=1," in stats and b"cmdstat_sadd:calls=1," in stats
+
+
+_SLOW_IMPORT = """
+import json, sys, time
+from pyvalkey.server import Server
+
+class SlowFinder:  # makes importing the zsets group take 60 ms
+    def find_spec(self, name, path=None, target=None):
+        if name == "pyvalkey.commands.zsets":
+            time.sleep(0.06)
+        return None
+
+sys.meta_path.insert(0, SlowFinder())
+server = Server()
+server.stats.slowlog_threshold_us = 30_000
+server.stats.slow_path_us = 30_000
+client = server.new_client()
+server.dispatcher.execute(client, [b"ZADD", b"z", b"1", b"a"])
+server.dispatcher.execute(client, [b"ZADD", b"z", b"2", b"b"])
+print(json.dumps([len(server.slowlog.entries), server.stats.commands_processed]))
+"""
+
+
+def test_the_import_of_a_first_call_is_not_slow_log_time() -> None:
+    # The slow log and the latency monitor judge the command, not the one-time import of its group.
+    assert _run(_SLOW_IMPORT) == [0, 2]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -416,14 +417,22 @@ def command(fullname: str) -> Callable[[Handler], Handler]:
 _MODULE_OF: dict[str, str] = {}
 
 
+# The last import a stand-in ran: (command, its duration in ns, when it ended: perf_counter_ns).
+_LAST_LOAD: tuple[Command | None, int, int] = (None, 0, 0)
+
+
 def load_handler(cmd: Command) -> Handler:
     """``cmd``'s real handler, importing the module that registers it first if need be."""
+    global _LAST_LOAD
     handler = _HANDLERS.get(cmd.fullname)
     if handler is None:
         module = _MODULE_OF.get(cmd.fullname)
         if module is None:
             raise RuntimeError(f"no handler for {cmd.fullname!r}")
+        started = time.perf_counter_ns()
         __import__(module)
+        ended = time.perf_counter_ns()
+        _LAST_LOAD = (cmd, ended - started, ended)
         handler = _HANDLERS.get(cmd.fullname)
         if handler is None:
             raise RuntimeError(
@@ -431,6 +440,18 @@ def load_handler(cmd: Command) -> Handler:
                 "(registry.write_modules_module())"
             )
     return handler
+
+
+def import_us_of_call(cmd: Command, elapsed_us: int) -> int:
+    """How much of ``cmd``'s call that just took ``elapsed_us`` went to importing its group (its
+    first call): the slow log and the latency monitor leave it out, as the command itself was not
+    slow (pyvalkey/latency.py, only asked for calls over a threshold). Commandstats keep it."""
+    global _LAST_LOAD
+    loaded_cmd, import_ns, ended = _LAST_LOAD
+    if loaded_cmd is not cmd or time.perf_counter_ns() - ended > elapsed_us * 1000:
+        return 0  # no import, or one that was not part of this call
+    _LAST_LOAD = (None, 0, 0)
+    return import_ns // 1000
 
 
 def _stand_in(cmd: Command) -> Handler:
