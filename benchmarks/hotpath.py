@@ -37,6 +37,11 @@ REQUESTS = {
     "set": _frame(b"SET", b"key:__rand_int__", b"xxx"),
     "incr": _frame(b"INCR", b"counter:__rand_int__"),
     "mset": _frame(*([b"MSET"] + [b"key:__rand_int__", b"xxx"] * 10)),
+    # redis-benchmark's collection tests (fixed keys, one element updated over and over)
+    "lpush": _frame(b"LPUSH", b"mylist", b"xxx"),
+    "sadd": _frame(b"SADD", b"myset", b"element:__rand_int__"),
+    "hset": _frame(b"HSET", b"myhash", b"element:__rand_int__", b"xxx"),
+    "zadd": _frame(b"ZADD", b"myzset", b"0", b"element:__rand_int__"),
 }
 
 

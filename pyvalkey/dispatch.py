@@ -31,6 +31,13 @@ log = logging.getLogger("pyvalkey")
 _perf_ns = time.perf_counter_ns
 _time_ns = time.time_ns
 
+# Command groups whose (non-blocking) commands the compiled lane may call itself, and the
+# exceptions: WAIT/WAITAOF block the client, MIGRATE talks to another server.
+_CONTAINED_GROUPS = frozenset(
+    {"string", "list", "hash", "set", "sorted-set", "hyperloglog", "geo", "bitmap", "stream", "generic"}
+)
+_NOT_CONTAINED = frozenset({b"wait", b"waitaof", b"migrate"})
+
 # Commands a client may send before it has authenticated, besides those flagged no_auth.
 _MAX_ERROR_TYPES = 128
 
@@ -140,6 +147,14 @@ class Dispatcher:
         # What the compiled lane (pyvalkey/_speedups/lane.pyx) runs natively, in its order
         # (NATIVE_GET, _SET, _INCR, _PING); None for a name that is not in the table.
         self.native_commands = tuple(by_name.get(name) for name in (b"get", b"set", b"incr", b"ping"))
+        # What the compiled lane may run through its own call path (lane.pyx, _Batch.call): data
+        # commands, whose handlers change keys and values but nothing the lane checks before a
+        # read (client state, pre-checks, observers, propagation, the selected database).
+        self.contained_commands = {
+            name: entry
+            for name, entry in fast.items()
+            if entry[0].group in _CONTAINED_GROUPS and entry[0].name not in _NOT_CONTAINED
+        }
 
     def execute(self, client: Client, argv: list[bytes]) -> None:
         """Run one command for ``client`` and append its reply to ``client.out``."""

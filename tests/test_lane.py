@@ -27,6 +27,9 @@ from pyvalkey.server import Server
 pytestmark = pytest.mark.skipif(_speedups.compiled_lane() is None, reason="the compiled lane is not built")
 
 NATIVE = (b"get", b"set", b"incr", b"ping")
+# Some of the commands the lane calls through its own path (Dispatcher.contained_commands).
+OTHERS = (b"hset", b"hget", b"sadd", b"smembers", b"zadd", b"zrange", b"lpush", b"lrange", b"del", b"exists", b"ttl",
+          b"type", b"rename", b"mget", b"mset", b"getdel", b"pexpire", b"append", b"scan", b"keys", b"sort")
 
 
 def frame(*args: bytes) -> bytes:
@@ -112,7 +115,7 @@ class Session:
                 )
             )
         commands = {}
-        for name in NATIVE:
+        for name in NATIVE + OTHERS:
             cmd = self.server.dispatcher.by_name[name]
             commands[name] = (cmd.calls, cmd.failed_calls, cmd.rejected_calls, sum(cmd.latency_us.values()))
         clients = [(conn.client.last_command, conn.client.commands_processed) for conn, _ in self.conns]
@@ -121,6 +124,7 @@ class Session:
             "counters": (keyspace.hits, keyspace.misses, keyspace.dirty, keyspace.expired_keys),
             "commands": commands,
             "processed": self.server.stats.commands_processed,
+            "errors": (self.server.stats.total_error_replies, dict(self.server.stats.errors)),
             "clients": clients,
             "slowlog": [entry[3:] if isinstance(entry, tuple) else entry for entry in _slowlog(self.server)],
         }
@@ -482,7 +486,7 @@ _VALUES = [b"", b"0", b"1", b"-7", b"41", b"007", b"v", b"9223372036854775806", 
 
 def _random_command(rng: Any) -> bytes:
     key = rng.choice(_KEYS)
-    choice = rng.randrange(17)
+    choice = rng.randrange(26)
     if choice < 4:
         return frame(rng.choice([b"GET", b"get", b"Get"]), key)
     if choice < 7:
@@ -503,10 +507,25 @@ def _random_command(rng: Any) -> bytes:
         return frame(b"APPEND", key, b"1")
     if choice == 15:
         return frame(rng.choice([b"OBJECT", b"object"]), b"IDLETIME", key)
-    return frame(b"SELECT", rng.choice([b"0", b"1"]))
+    if choice == 16:
+        return frame(b"SELECT", rng.choice([b"0", b"1"]))
+    other = rng.choice(
+        [
+            frame(b"HSET", key, b"f", rng.choice(_VALUES)), frame(b"HGET", key, b"f"), frame(b"HSET", key),
+            frame(b"SADD", key, b"m1", b"m2"), frame(b"smembers", key), frame(b"ZADD", key, b"1.5", b"z"),
+            frame(b"ZADD", key, b"nan", b"z"), frame(b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"),
+            frame(b"LPUSH", key, b"a", b"b"), frame(b"LRANGE", key, b"0", b"-1"), frame(b"DEL", key, rng.choice(_KEYS)),
+            frame(b"EXISTS", key, key), frame(b"TTL", key), frame(b"TYPE", key), frame(b"RENAME", key, rng.choice(_KEYS)),
+            frame(b"MGET", key, rng.choice(_KEYS)), frame(b"MSET", key, b"1", rng.choice(_KEYS), b"2"),
+            frame(b"GETDEL", key), frame(b"PEXPIRE", key, b"abc"), frame(b"SET", key, b"v", b"GET"),
+            frame(b"SCAN", b"0", b"COUNT", b"100"), frame(b"KEYS", b"*"), frame(b"SORT", key, b"ALPHA"),
+            frame(b"NOSUCH", key), frame(b"GETEX", key, b"PERSIST"), frame(b"INCRBYFLOAT", key, b"1.5"),
+        ]
+    )
+    return other
 
 
-@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("seed", range(40))
 def test_random_scripts(seed: int) -> None:
     import random
 

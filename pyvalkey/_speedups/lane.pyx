@@ -30,7 +30,7 @@ from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyBy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_DelItem, PyDict_GetItemWithError, PyDict_SetItem
 from cpython.list cimport PyList_New, PyList_SET_ITEM
-from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
+from cpython.long cimport PyLong_AsLongLong, PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.weakref cimport PyWeakref_GET_OBJECT
@@ -40,6 +40,8 @@ from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
 import weakref
 
 from pyvalkey.latency import note_slow_call
+from pyvalkey.protocol.replies import ErrorReply, Raw
+from pyvalkey.protocol.writer import encode, encode_error
 
 __all__ = ["next_request"]
 
@@ -282,12 +284,12 @@ cdef enum:
 cdef enum:
     D_DATA, D_EXPIRES, D_ACCESS, D_RUNS, D_RUN_CLOCK, D_IMPLICIT_ACCESS, DATABASE_SLOTS
 cdef enum:
-    M_CALLS, M_USEC, M_LATENCY_US, M_FULLNAME, COMMAND_SLOTS
+    M_CALLS, M_USEC, M_LATENCY_US, M_FULLNAME, M_HANDLER, M_FAILED_CALLS, COMMAND_SLOTS
 
 _CLIENT_NAMES = ("reply_mode", "skip_this_reply", "authenticated", "blocked", "close_after_reply", "db", "no_touch",
                  "resp3", "out", "flags", "last_command", "commands_processed")
 _DATABASE_NAMES = ("data", "expires", "access", "runs", "run_clock", "implicit_access")
-_COMMAND_NAMES = ("calls", "usec", "latency_us", "fullname")
+_COMMAND_NAMES = ("calls", "usec", "latency_us", "fullname", "handler", "failed_calls")
 
 cdef Py_ssize_t client_slots[CLIENT_SLOTS]
 cdef Py_ssize_t database_slots[DATABASE_SLOTS]
@@ -388,7 +390,9 @@ cdef class _Batch:
     cdef long long calls[NATIVE_COUNT]
     cdef long long usec[NATIVE_COUNT]
     cdef long long small_latencies[NATIVE_COUNT][SMALL_LATENCIES]
-    cdef int last_kind
+    cdef object last_command  # the Command last run here
+    cdef object contained  # Dispatcher.contained_commands
+    cdef bint no_touch_written  # keyspace.no_touch set for this client (before a Python handler)
 
     cdef int setup(self, object client, object server) except -1:
         """Read the state and decide whether native commands may run at all (``allowed``)."""
@@ -400,7 +404,8 @@ cdef class _Batch:
         memset(self.usec, 0, sizeof(self.usec))
         memset(self.small_latencies, 0, sizeof(self.small_latencies))
         self.hits = self.misses = self.dirty = self.processed = 0
-        self.last_kind = -1
+        self.last_command = None
+        self.no_touch_written = False
         if client_class is None:
             _learn_layouts()
         if type(client) is not client_class:
@@ -408,6 +413,7 @@ cdef class _Batch:
         context = _context_of(server)
         dispatcher = context.dispatcher
         self.native = dispatcher.native_commands
+        self.contained = dispatcher.contained_commands
         keyspace = context.keyspace
         propagator = context.propagator
         if (
@@ -484,7 +490,7 @@ cdef class _Batch:
                                 count += PyLong_AsLongLong(<object>found)
                             PyDict_SetItem(histogram, bucket, count)
         client = self.client
-        _set_slot(client, client_slots[C_LAST_COMMAND], _slot(self.native[self.last_kind], command_slots[M_FULLNAME]))
+        _set_slot(client, client_slots[C_LAST_COMMAND], _slot(self.last_command, command_slots[M_FULLNAME]))
         _set_slot(client, client_slots[C_COMMANDS_PROCESSED],
                   _slot(client, client_slots[C_COMMANDS_PROCESSED]) + self.processed)
         self.stats.commands_processed += self.processed
@@ -606,7 +612,7 @@ cdef class _Batch:
         self.calls[kind] += 1
         self.usec[kind] += elapsed
         self.processed += 1
-        self.last_kind = kind
+        self.last_command = self.native[kind]
         if self.latency_tracking:
             if elapsed < SMALL_LATENCIES:
                 self.small_latencies[kind][elapsed] += 1
@@ -618,6 +624,94 @@ cdef class _Batch:
         if self.slow_path_us >= 0 and elapsed >= self.slow_path_us:
             self.slow_call(kind, p, offsets, lengths, elapsed)
         return 1
+
+    cdef int read_database(self) except -1:
+        """(Again) the client's database and its dicts: a Python handler may have replaced them
+        (FLUSH-like resets, SWAPDB, access clocks made explicit)."""
+        db = _slot(self.client, client_slots[C_DB])
+        if type(db) is not database_class:
+            self.allowed = False
+            return 0
+        self.db = db
+        self.data = _slot(db, database_slots[D_DATA])
+        self.expires = _slot(db, database_slots[D_EXPIRES])
+        self.access = _slot(db, database_slots[D_ACCESS])
+        self.runs = _slot(db, database_slots[D_RUNS])
+        self.run_clock = _slot(db, database_slots[D_RUN_CLOCK])
+        self.implicit_access = _slot(db, database_slots[D_IMPLICIT_ACCESS])
+        return 0
+
+    cdef int call(self, object cmd, list argv) except -1:
+        """Run a contained command's Python handler with Dispatcher.call's bookkeeping (the
+        hot loop's order: counters, slow log, histogram, reply, then what follows a command)."""
+        cdef long long start = _now_ns(CLOCK_MONOTONIC), elapsed, number
+        cdef int overflow
+        cdef object reply
+        keyspace = self.keyspace
+        client = self.client
+        self.now_ms = self.frozen_ms if self.frozen else (start + self.wall_offset) // 1000000
+        keyspace.now_ms = self.now_ms
+        if not self.no_touch_written:
+            keyspace.no_touch = self.no_touch
+            self.no_touch_written = True
+        try:
+            reply = _slot(cmd, command_slots[M_HANDLER])(client, argv)
+        except ErrorReply as error:
+            reply = error
+        except Exception as exc:  # a bug must not take the connection down
+            reply = self.server.dispatcher.handler_failed(cmd, exc)
+        elapsed = (_now_ns(CLOCK_MONOTONIC) - start) // 1000
+        _set_slot(cmd, command_slots[M_CALLS], _slot(cmd, command_slots[M_CALLS]) + 1)
+        _set_slot(cmd, command_slots[M_USEC], _slot(cmd, command_slots[M_USEC]) + elapsed)
+        self.processed += 1
+        self.last_command = cmd
+        if self.slow_path_us >= 0 and elapsed >= self.slow_path_us:
+            self.finish()
+            note_slow_call(self.server, client, cmd, argv, elapsed)
+        if self.latency_tracking:
+            histogram = _slot(cmd, command_slots[M_LATENCY_US])
+            bucket = elapsed
+            found = PyDict_GetItemWithError(histogram, bucket)
+            PyDict_SetItem(histogram, bucket, 1 if found == NULL else <object>found + 1)
+        kind = type(reply)
+        if kind is bytes:
+            _append_bulk(self.out, PyBytes_AS_STRING(reply), PyBytes_GET_SIZE(reply))
+        elif kind is Raw:
+            _append(self.out, PyBytes_AS_STRING(reply), PyBytes_GET_SIZE(reply))
+        elif kind is int:
+            number = PyLong_AsLongLongAndOverflow(reply, &overflow)
+            if overflow:
+                encode(reply, self.out, self.resp3)
+            else:
+                _append_integer(self.out, number)
+        elif reply is None:
+            if self.resp3:
+                _append(self.out, b"_\r\n", 3)
+            else:
+                _append(self.out, b"$-1\r\n", 5)
+        elif isinstance(reply, ErrorReply):
+            _set_slot(cmd, command_slots[M_FAILED_CALLS], _slot(cmd, command_slots[M_FAILED_CALLS]) + 1)
+            self.stats.count_error(reply.message)
+            encode_error(reply.message, self.out)
+        else:
+            encode(reply, self.out, self.resp3)
+        # What follows a command in the loop. None of it is expected while native commands may
+        # run (nothing listens), but a handler is Python: if any is pending, do it and let the
+        # next read decide again.
+        context = _context_of(self.server)
+        if context.propagator.unit:
+            context.propagator.end_unit()
+            self.allowed = False
+        if context.blocking.ready:
+            context.blocking.serve_ready()
+            self.allowed = False
+        dispatcher = context.dispatcher
+        if dispatcher.pending_pushes:
+            dispatcher.flush_pushes(client)
+            self.allowed = False
+        if self.allowed:
+            self.read_database()
+        return 0
 
     cdef int slow_call(self, int kind, const char* p, Py_ssize_t* offsets, Py_ssize_t* lengths,
                        long long elapsed) except -1:
@@ -646,6 +740,8 @@ def next_request(client, server, reader):
     cdef int kind, ready = 0
     cdef _Batch batch = None
     cdef object result = None
+    cdef PyObject* found
+    cdef tuple entry
     end = PyByteArray_GET_SIZE(buf)
     if pos >= end:
         return None
@@ -692,6 +788,19 @@ def next_request(client, server, reader):
                 result = False
                 break
             result = _argv(p, pos, argc)
+            if not ready:
+                batch = _Batch.__new__(_Batch)
+                batch.setup(client, server)
+                ready = 1
+            if batch.allowed:
+                found = PyDict_GetItemWithError(batch.contained, (<list>result)[0])
+                if found != NULL:
+                    entry = <tuple><object>found
+                    if entry[1] <= argc <= entry[2]:
+                        pos = stop
+                        batch.call(entry[0], <list>result)
+                        result = None
+                        continue
             pos = stop
             break
     finally:
