@@ -525,13 +525,14 @@ def _random_command(rng: Any) -> bytes:
     return other
 
 
+@pytest.mark.parametrize("protocol", [2, 3])
 @pytest.mark.parametrize("seed", range(40))
-def test_random_scripts(seed: int) -> None:
+def test_random_scripts(seed: int, protocol: int) -> None:
     import random
 
     def script(s: Session) -> list[bytes]:
         rng = random.Random(seed)
-        out = []
+        out = [s.send(frame(b"HELLO", b"%d" % protocol))]
         for _ in range(8):
             data = b"".join(_random_command(rng) for _ in range(rng.randrange(1, 25)))
             cut = rng.randrange(len(data) + 1)

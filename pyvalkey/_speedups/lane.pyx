@@ -234,6 +234,49 @@ cdef int _append_integer(bytearray out, long long value) except -1:
     return _append(out, line, width + 3)
 
 
+cdef int _append_flat_array(bytearray out, object items, bint resp3) except -1:
+    """An array of bulk strings, integers and nulls (LRANGE, MGET, SMEMBERS in RESP2, ...) the
+    way the writer encodes it; 0 without writing anything when an element is of another kind
+    (the writer then encodes the whole reply)."""
+    cdef Py_ssize_t i, n = len(items)
+    cdef int overflow
+    cdef long long number
+    cdef char header[32]
+    cdef char digits[24]
+    cdef Py_ssize_t start, width
+    for item in items:
+        kind = type(item)
+        if kind is not bytes and kind is not bytearray and item is not None and kind is not Raw:
+            if kind is not int:
+                return 0
+            PyLong_AsLongLongAndOverflow(item, &overflow)
+            if overflow:
+                return 0
+    start = _format_int(digits, n)
+    width = 24 - start
+    header[0] = b'*'
+    memcpy(header + 1, digits + start, width)
+    header[1 + width] = b'\r'
+    header[2 + width] = b'\n'
+    _append(out, header, width + 3)
+    for item in items:
+        kind = type(item)
+        if kind is bytes:
+            _append_bulk(out, PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item))
+        elif kind is bytearray:
+            _append_bulk(out, PyByteArray_AS_STRING(item), PyByteArray_GET_SIZE(item))
+        elif item is None:
+            if resp3:
+                _append(out, b"_\r\n", 3)
+            else:
+                _append(out, b"$-1\r\n", 5)
+        elif kind is Raw:
+            _append(out, PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item))
+        else:
+            _append_integer(out, PyLong_AsLongLongAndOverflow(item, &overflow))
+    return 1
+
+
 cdef bint _plain_integer(const char* p, Py_ssize_t n, long long* value) noexcept:
     """Valkey's string2ll for the common case: an optional '-', no leading zeros, at most
     MAX_INCR_DIGITS digits. False means "let the Python code decide" (errors included)."""
@@ -689,6 +732,8 @@ cdef class _Batch:
                 _append(self.out, b"_\r\n", 3)
             else:
                 _append(self.out, b"$-1\r\n", 5)
+        elif (kind is list or kind is tuple) and _append_flat_array(self.out, reply, self.resp3):
+            pass
         elif isinstance(reply, ErrorReply):
             _set_slot(cmd, command_slots[M_FAILED_CALLS], _slot(cmd, command_slots[M_FAILED_CALLS]) + 1)
             self.stats.count_error(reply.message)
