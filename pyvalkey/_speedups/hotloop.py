@@ -8,7 +8,11 @@ subcommands, not blocking, from an authenticated client with replies on. Anythin
 through ``Dispatcher.execute`` unchanged, so behaviour is defined there and this loop must give
 the same result, only faster.
 
-It stays plain Python: compiled by Cython as it is, it was no faster, since most of its time is
+When the compiled lane (lane.pyx) is built, clients read by the ``PythonRequestReader`` have their
+requests taken by it first: it runs the commonest commands in C and the data commands' handlers
+through its own call path, and hands this loop only the rest (``_native_lane`` below).
+
+This loop stays plain Python: compiled by Cython as it is, it was no faster, since most of its time is
 attribute access on Python objects, which Cython does through the generic (slower than the
 3.11 interpreter's specialised) path. The one piece that is arithmetic on a buffer, the CRLF
 check after each argument, is ``wire.end_of_request``, which is compiled when the build can;

@@ -10,6 +10,9 @@ from the ``PythonRequestReader``'s buffer and:
   MONITOR or tracking, no propagation, no keyspace hooks or notifications, replies on), and the
   command needs nothing unusual (a key past its deadline, a value of another type, a number
   that is not a plain integer): then it hands the request over instead;
+* calls the Python handler of the other data commands itself (``Dispatcher.contained_commands``:
+  commands whose handlers change keys and values but none of the state checked above), with
+  ``Dispatcher.call``'s bookkeeping done here, then reads the client's database again;
 * returns the first request it does not run, as the argument list, for the Python loop to run;
 * returns ``False`` when the request at the front is not a complete, plain multibulk request
   (inline commands, a request still arriving, anything malformed, an unauthenticated client):
