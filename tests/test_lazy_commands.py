@@ -137,6 +137,7 @@ def test_groups_have_no_other_import_time_side_effects() -> None:
 
 _FIRST_CALL = """
 import json, sys
+from pyvalkey.commands import registry
 from pyvalkey.commands.registry import COMMANDS
 from pyvalkey.server import Server
 server = Server()
@@ -147,6 +148,7 @@ stand_in = zadd.handler
 client = server.new_client()
 dispatcher.execute(client, [b"ZADD", b"z", b"1", b"a"])
 from pyvalkey.commands import zsets
+assert registry.is_stand_in(stand_in) and not registry.is_stand_in(zadd.handler)
 out = [bytes(client.out).decode(), zadd.handler is zsets.zadd, COMMANDS[b"zadd"] is zadd,
        dispatcher.by_name[b"ZADD"] is zadd, dispatcher.fast_commands[b"zadd"][0] is zadd, stand_in is not zadd.handler]
 # A stand-in wrapped before its module is imported (tracking wraps FLUSHALL): the wrapper stays.
@@ -180,7 +182,7 @@ def test_every_handler_is_loaded_by_its_module() -> None:
         "    if cmd.handler is None:\n"
         "        continue\n"
         "    handler = registry.load_handler(cmd)\n"
-        "    if getattr(handler, 'lazy_stand_in', False) or cmd.handler is not handler:\n"
+        "    if registry.is_stand_in(handler) or cmd.handler is not handler:\n"
         "        bad.append(cmd.fullname)\n"
         "print(json.dumps(bad))"
     )

@@ -404,7 +404,7 @@ def command(fullname: str) -> Callable[[Handler], Handler]:
         # The real function replaces the stand-in on the same object. A handler that something
         # else wrapped meanwhile (tracking wraps FLUSHALL) stays: the wrapped stand-in calls
         # _HANDLERS, so the wrapper keeps working.
-        if current is None or current is previous or getattr(current, "lazy_stand_in", False):
+        if current is None or current is previous or getattr(current, "__code__", None) is _STAND_IN_CODE:
             cmd.handler = handler
         return handler
 
@@ -458,8 +458,15 @@ def _stand_in(cmd: Command) -> Handler:
     def load_and_call(client: Any, argv: list[bytes]) -> Any:
         return load_handler(cmd)(client, argv)
 
-    load_and_call.lazy_stand_in = True  # type: ignore[attr-defined]
     return load_and_call
+
+
+_STAND_IN_CODE = _stand_in(None).__code__  # type: ignore[arg-type]
+
+
+def is_stand_in(handler: Any) -> bool:
+    """Whether ``handler`` is a stand-in that imports its command's group on the first call."""
+    return getattr(handler, "__code__", None) is _STAND_IN_CODE
 
 
 # -- registries that groups add to when imported ------------------------------------------------
