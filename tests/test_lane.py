@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from inprocess import FakeTransport
 from resp import encode_command
 from servers import start_pyvalkey
 
@@ -36,27 +37,6 @@ def frame(*args: bytes) -> bytes:
     return encode_command(*args)
 
 
-class _Transport:
-    def __init__(self) -> None:
-        self.data = bytearray()
-        self.closed = False
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 6379)}.get(name, default)
-
-    def write(self, data: bytes) -> None:
-        self.data += data
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-
 class Session:
     """A server and connected clients, all in-process, with one implementation chosen."""
 
@@ -68,7 +48,7 @@ class Session:
             # Both implementations see the same frozen time: deadlines and clocks compare equal.
             self.server.clock.frozen_at_ns = 1_800_000_000_123_456_789
             self.server.keyspace.refresh_time()
-            self.conns: list[tuple[Connection, _Transport]] = []
+            self.conns: list[tuple[Connection, FakeTransport]] = []
             self.connect()
         finally:
             _speedups.use(before)
@@ -85,7 +65,7 @@ class Session:
         _speedups.use(self.implementation if hasattr(self, "implementation") else before)
         try:
             conn = Connection(self.server)
-            transport = _Transport()
+            transport = FakeTransport()
             conn.connection_made(transport)  # type: ignore[arg-type]
         finally:
             _speedups.use(before)

@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from inprocess import FakeTransport
 from resp import encode_command
 from servers import ServerProcess, start_pyvalkey
 
@@ -127,27 +128,6 @@ def test_switch() -> None:
 # -- the loop, in-process -----------------------------------------------------------------------
 
 
-class _Transport:
-    def __init__(self) -> None:
-        self.data = bytearray()
-        self.closed = False
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 6379)}.get(name, default)
-
-    def write(self, data: bytes) -> None:
-        self.data += data
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-
 @pytest.fixture(params=IMPLEMENTATIONS)
 def implementation(request: pytest.FixtureRequest) -> Iterator[str]:
     before = _speedups.IMPLEMENTATION
@@ -166,7 +146,7 @@ def _serve(chunks: list[bytes], config: dict[str, Any] | None = None) -> tuple[b
     for name, value in (config or {}).items():
         setattr(server.config, name, value)
     conn = Connection(server)
-    transport = _Transport()
+    transport = FakeTransport()
     conn.connection_made(transport)  # type: ignore[arg-type]
     for chunk in chunks:
         if transport.closed:

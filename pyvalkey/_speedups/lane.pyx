@@ -280,6 +280,20 @@ cdef int _append_flat_array(bytearray out, object items, bint resp3) except -1:
     return 1
 
 
+cdef inline bint _string_of(object value, const char** text, Py_ssize_t* size) noexcept:
+    """The bytes of a string value (bytes, or bytearray once modified in place); False for a
+    value of another type."""
+    if type(value) is bytes:
+        text[0] = PyBytes_AS_STRING(value)
+        size[0] = PyBytes_GET_SIZE(value)
+        return True
+    if type(value) is bytearray:
+        text[0] = PyByteArray_AS_STRING(value)
+        size[0] = PyByteArray_GET_SIZE(value)
+        return True
+    return False
+
+
 cdef bint _plain_integer(const char* p, Py_ssize_t n, long long* value) noexcept:
     """Valkey's string2ll for the common case: an optional '-', no leading zeros, at most
     MAX_INCR_DIGITS digits. False means "let the Python code decide" (errors included)."""
@@ -482,18 +496,10 @@ cdef class _Batch:
         self.resp3 = _slot(client, client_slots[C_RESP3])
         if not self.resp3 and "subscriber" in _slot(client, client_slots[C_FLAGS]):
             return 0
-        db = _slot(client, client_slots[C_DB])
-        if type(db) is not database_class:
+        if not self.read_database():
             return 0
         self.keyspace = keyspace
         self.stats = context.stats
-        self.db = db
-        self.data = _slot(db, database_slots[D_DATA])
-        self.expires = _slot(db, database_slots[D_EXPIRES])
-        self.access = _slot(db, database_slots[D_ACCESS])
-        self.runs = _slot(db, database_slots[D_RUNS])
-        self.run_clock = _slot(db, database_slots[D_RUN_CLOCK])
-        self.implicit_access = _slot(db, database_slots[D_IMPLICIT_ACCESS])
         self.lru_clock_value = keyspace.lru_clock
         self.lru_clock = self.lru_clock_value
         self.no_touch = _slot(client, client_slots[C_NO_TOUCH])
@@ -603,14 +609,7 @@ cdef class _Batch:
                     else:
                         _append(self.out, b"$-1\r\n", 5)
                 else:
-                    value = <object>found
-                    if type(value) is bytes:
-                        text = PyBytes_AS_STRING(value)
-                        size = PyBytes_GET_SIZE(value)
-                    elif type(value) is bytearray:
-                        text = PyByteArray_AS_STRING(value)
-                        size = PyByteArray_GET_SIZE(value)
-                    else:
+                    if not _string_of(<object>found, &text, &size):
                         return 0  # WRONGTYPE: the Python path
                     self.hits += 1
                     if not self.no_touch:
@@ -632,15 +631,8 @@ cdef class _Batch:
                 if found == NULL:
                     number = 1
                 else:
-                    value = <object>found
-                    if type(value) is bytes:
-                        text = PyBytes_AS_STRING(value)
-                        size = PyBytes_GET_SIZE(value)
-                    elif type(value) is bytearray:
-                        text = PyByteArray_AS_STRING(value)
-                        size = PyByteArray_GET_SIZE(value)
-                    else:
-                        return 0
+                    if not _string_of(<object>found, &text, &size):
+                        return 0  # WRONGTYPE: the Python path
                     if not _plain_integer(text, size, &number):
                         return 0  # not an integer, or too long to be sure: the Python path
                     number += 1
@@ -673,10 +665,10 @@ cdef class _Batch:
 
     cdef int read_database(self) except -1:
         """(Again) the client's database and its dicts: a Python handler may have replaced them
-        (FLUSH-like resets, SWAPDB, access clocks made explicit)."""
+        (FLUSH-like resets, SWAPDB, access clocks made explicit). 0 for a database object of
+        another class (not to be run natively)."""
         db = _slot(self.client, client_slots[C_DB])
         if type(db) is not database_class:
-            self.allowed = False
             return 0
         self.db = db
         self.data = _slot(db, database_slots[D_DATA])
@@ -685,7 +677,7 @@ cdef class _Batch:
         self.runs = _slot(db, database_slots[D_RUNS])
         self.run_clock = _slot(db, database_slots[D_RUN_CLOCK])
         self.implicit_access = _slot(db, database_slots[D_IMPLICIT_ACCESS])
-        return 0
+        return 1
 
     cdef int call(self, object cmd, list argv) except -1:
         """Run a contained command's Python handler with Dispatcher.call's bookkeeping (the
@@ -757,8 +749,8 @@ cdef class _Batch:
         if dispatcher.pending_pushes:
             dispatcher.flush_pushes(client)
             self.allowed = False
-        if self.allowed:
-            self.read_database()
+        if self.allowed and not self.read_database():
+            self.allowed = False
         return 0
 
     cdef int slow_call(self, int kind, const char* p, Py_ssize_t* offsets, Py_ssize_t* lengths,
