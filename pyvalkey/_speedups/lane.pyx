@@ -6,7 +6,7 @@ the request reader when this module is built. It reads the client's buffered req
 from the ``PythonRequestReader``'s buffer and:
 
 * runs GET, SET key value, INCR and PING itself, in C, as long as nothing is listening that the
-  Python path would have to tell (see ``_native_allowed``: no MULTI or other pre-checks, no
+  Python path would have to tell (see ``_Batch.setup``: no MULTI or other pre-checks, no
   MONITOR or tracking, no propagation, no keyspace hooks or notifications, replies on), and the
   command needs nothing unusual (a key past its deadline, a value of another type, a number
   that is not a plain integer): then it hands the request over instead;
