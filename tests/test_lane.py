@@ -12,8 +12,9 @@ compares both servers with real Valkey over TCP.
 
 from __future__ import annotations
 
+import contextlib
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -41,18 +42,14 @@ class Session:
     """A server and connected clients, all in-process, with one implementation chosen."""
 
     def __init__(self, implementation: str, config: dict[str, Any] | None = None) -> None:
-        before = _speedups.IMPLEMENTATION
-        _speedups.use(implementation)
-        try:
-            self.server = Server()
-            # Both implementations see the same frozen time: deadlines and clocks compare equal.
-            self.server.clock.frozen_at_ns = 1_800_000_000_123_456_789
-            self.server.keyspace.refresh_time()
-            self.conns: list[tuple[Connection, FakeTransport]] = []
-            self.connect()
-        finally:
-            _speedups.use(before)
         self.implementation = implementation
+        with self.chosen():
+            self.server = Server()
+        # Both implementations see the same frozen time: deadlines and clocks compare equal.
+        self.server.clock.frozen_at_ns = 1_800_000_000_123_456_789
+        self.server.keyspace.refresh_time()
+        self.conns: list[tuple[Connection, FakeTransport]] = []
+        self.connect()
         # Command objects are shared by every Server of the process: start their counters (and
         # the rest of INFO's) from zero. A first call slowed by an import must not reach the
         # slow log of one implementation only.
@@ -60,15 +57,22 @@ class Session:
         for name, value in (config or {}).items():
             assert self.send(frame(b"CONFIG", b"SET", name.encode(), value)) == b"+OK\r\n"
 
-    def connect(self) -> int:
+    @contextlib.contextmanager
+    def chosen(self) -> Iterator[None]:
+        """This session's implementation while connecting and serving (whatever the process's
+        default is, e.g. under PYVALKEY_PURE_PYTHON=1)."""
         before = _speedups.IMPLEMENTATION
-        _speedups.use(self.implementation if hasattr(self, "implementation") else before)
+        _speedups.use(self.implementation)
         try:
+            yield
+        finally:
+            _speedups.use(before)
+
+    def connect(self) -> int:
+        with self.chosen():
             conn = Connection(self.server)
             transport = FakeTransport()
             conn.connection_made(transport)  # type: ignore[arg-type]
-        finally:
-            _speedups.use(before)
         self.conns.append((conn, transport))
         return len(self.conns) - 1
 
@@ -76,7 +80,8 @@ class Session:
         connection, transport = self.conns[conn]
         start = len(transport.data)
         if not transport.closed:
-            connection.data_received(data)
+            with self.chosen():
+                connection.data_received(data)
         return bytes(transport.data[start:])
 
     def state(self) -> dict[str, Any]:
