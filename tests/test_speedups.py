@@ -104,6 +104,7 @@ def test_accelerators_are_built_where_they_can_be() -> None:
         pytest.skip("no C compiler or no Python headers here")
     assert _speedups.compiled_wire() is not None, "_wire_c missing or built from another wire.py"
     assert _speedups.compiled_lane() is not None, "_lane_c missing or built from another lane.pyx"
+    assert _speedups.compiled_hll() is not None, "_hll_c missing or built from another hll.pyx"
     assert _speedups.IMPLEMENTATION == "compiled"
 
 
@@ -358,3 +359,23 @@ def test_one_request_per_read_is_parsed_by_hiredis() -> None:
     assert reader.get_command() == [b"PING"]
     assert reader.get_command() == [b"ECHO", b"x"]
     assert reader._fast
+
+
+# -- HyperLogLog hashing (hll.pyx) ----------------------------------------------------------------
+
+
+@pytest.mark.skipif(_speedups.compiled_hll() is None, reason="the compiled accelerator is not built")
+def test_hll_patterns_match_the_python_twin() -> None:
+    """Every length class of MurmurHash64A (empty, tails of 1-7 bytes, whole blocks, 64 and more
+    blocks, which the Python side reads differently), bytes and bytearray."""
+    import random
+
+    from pyvalkey.storage import hyperloglog
+
+    rng = random.Random(7)
+    elements: list[Any] = [b"", b"a", b"\xff" * 7, b"12345678", b"x" * 511, b"y" * 512, b"z" * 1000]
+    elements += [bytes(rng.randrange(256) for _ in range(rng.randrange(40))) for _ in range(3000)]
+    elements += [bytearray(b"abc"), bytearray(rng.randbytes(600))]
+    compiled = _speedups.compiled_hll().pattern_list  # type: ignore[union-attr]
+    assert compiled(elements) == hyperloglog.pattern_list(elements)
+    assert compiled(iter(elements[:10])) == hyperloglog.pattern_list(elements[:10])

@@ -7,7 +7,9 @@ Two extension modules are built by setup.py when the build has Cython and a C co
 * ``_lane_c``, compiled from ``lane.pyx``: a request lane that parses requests in C and runs
   GET, SET, INCR and PING there (see its docstring). With it, clients get the pure-Python
   reader (``new_reader``), since the lane, not hiredis, reads their buffer; its Python twin is
-  the loop over hiredis.
+  the loop over hiredis;
+* ``_hll_c``, compiled from ``hll.pyx``: HyperLogLog's element hashing (``hll_pattern_list``),
+  the twin of ``storage.hyperloglog.pattern_list``.
 
 The compiled modules are used unless
 
@@ -29,7 +31,17 @@ from typing import Any
 from pyvalkey._speedups import hotloop as _hotloop
 from pyvalkey.protocol.reader import PythonRequestReader, RequestReader
 
-__all__ = ["IMPLEMENTATION", "compiled_lane", "compiled_wire", "describe", "new_reader", "process_commands", "use"]
+__all__ = [
+    "IMPLEMENTATION",
+    "compiled_hll",
+    "compiled_lane",
+    "compiled_wire",
+    "describe",
+    "hll_pattern_list",
+    "new_reader",
+    "process_commands",
+    "use",
+]
 
 process_commands = _hotloop.process_commands
 _HERE = os.path.dirname(os.path.abspath(__file__))  # (os.path: pathlib costs start-up time)
@@ -63,22 +75,39 @@ def compiled_lane() -> ModuleType | None:
     return _current(_lane_c, "lane.pyx")
 
 
+def compiled_hll() -> ModuleType | None:
+    """The compiled HyperLogLog hashing (hll.pyx), or None when it is not built (or is stale)."""
+    try:
+        from pyvalkey._speedups import _hll_c  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _current(_hll_c, "hll.pyx")
+
+
+# The compiled pattern_list for HyperLogLog elements when chosen; None: the Python one
+# (pyvalkey/storage/hyperloglog.py reads this at each PFADD).
+hll_pattern_list: Any = None
+
+
 def use(implementation: str) -> None:
     """Switch to ``"compiled"`` (ValueError when it is not available) or ``"python"``.
     Clients connected before a switch keep the reader they have; the loop serves both kinds."""
-    global IMPLEMENTATION, _reader_class
+    global IMPLEMENTATION, _reader_class, hll_pattern_list
     if implementation == "compiled":
         wire = compiled_wire()
         lane = compiled_lane()
-        if wire is None or lane is None:
+        hll = compiled_hll()
+        if wire is None or lane is None or hll is None:
             raise ValueError("the compiled accelerator is not built")
         _hotloop._end_of_request = wire.end_of_request
         _hotloop._native_lane = lane.next_request
         _reader_class = PythonRequestReader
+        hll_pattern_list = hll.pattern_list
     elif implementation == "python":
         _hotloop._end_of_request = None
         _hotloop._native_lane = None
         _reader_class = RequestReader
+        hll_pattern_list = None
     else:
         raise ValueError(implementation)
     IMPLEMENTATION = implementation
@@ -91,7 +120,12 @@ def new_reader(max_bulk_len: int) -> Any:
 
 _reader_class: type[PythonRequestReader] = RequestReader
 IMPLEMENTATION = "python"
-if os.environ.get("PYVALKEY_PURE_PYTHON", "") in ("", "0") and compiled_wire() is not None and compiled_lane() is not None:
+if (
+    os.environ.get("PYVALKEY_PURE_PYTHON", "") in ("", "0")
+    and compiled_wire() is not None
+    and compiled_lane() is not None
+    and compiled_hll() is not None
+):
     use("compiled")
 
 

@@ -46,6 +46,8 @@ from collections.abc import Iterable, Iterator
 from struct import Struct
 from typing import Any
 
+from pyvalkey import _speedups
+
 __all__ = [
     "DENSE",
     "DENSE_SIZE",
@@ -140,6 +142,14 @@ def pattern(data: bytes) -> tuple[int, int]:
 def _patterns(elements: Iterable[bytes]) -> Iterator[tuple[int, int]]:
     for element in elements:
         yield pattern(element)
+
+
+def patterns_of(elements: Iterable[bytes]) -> list[tuple[int, int]]:
+    """``pattern_list(elements)``, by the compiled twin (pyvalkey/_speedups/hll.pyx) when in use."""
+    compiled = _speedups.hll_pattern_list
+    if compiled is not None:
+        return compiled(elements)  # type: ignore[no-any-return]
+    return pattern_list(elements)
 
 
 def pattern_list(elements: Iterable[bytes]) -> list[tuple[int, int]]:
@@ -421,7 +431,7 @@ def _dense_add_pairs(buf: bytearray, pairs: Iterable[tuple[int, int]]) -> int:
 def _dense_add_elements(buf: bytearray, elements: Iterable[bytes]) -> int:
     """PFADD on a dense value: hash every element (pattern_list), then raise registers."""
     changed = 0
-    for index, count in pattern_list(elements):
+    for index, count in patterns_of(elements):
         if _dense_set(buf, index, count):
             changed += 1
     return changed
@@ -710,7 +720,7 @@ def _bulk_sparse_add(buf: bytearray, elements: list[bytes], max_bytes: int) -> t
         return None
     raw = sparse.to_raw()
     assert raw is not None
-    pairs = pattern_list(elements)
+    pairs = patterns_of(elements)
     changed = 0
     for index, value in pairs:
         if value > raw[index]:
