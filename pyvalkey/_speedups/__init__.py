@@ -47,14 +47,20 @@ process_commands = _hotloop.process_commands
 _HERE = os.path.dirname(os.path.abspath(__file__))  # (os.path: pathlib costs start-up time)
 
 
+_SOURCE_CRCS: dict[str, int | None] = {}
+
+
 def _current(module: ModuleType, source: str) -> ModuleType | None:
-    """``module`` when it was built from the present ``source`` file."""
-    try:
-        with open(os.path.join(_HERE, source), "rb") as file:
-            crc = zlib.crc32(file.read())
-    except OSError:
-        return None
-    return module if getattr(module, "SOURCE_CRC", None) == crc else None
+    """``module`` when it was built from the present ``source`` file (read once per process:
+    ``use`` asks again at every switch, and the tests switch often)."""
+    if source not in _SOURCE_CRCS:
+        try:
+            with open(os.path.join(_HERE, source), "rb") as file:
+                _SOURCE_CRCS[source] = zlib.crc32(file.read())
+        except OSError:
+            _SOURCE_CRCS[source] = None
+    crc = _SOURCE_CRCS[source]
+    return module if crc is not None and getattr(module, "SOURCE_CRC", None) == crc else None
 
 
 def compiled_wire() -> ModuleType | None:
