@@ -441,10 +441,12 @@ def test_tcp_pipeline_matches_valkey(oracle_server: Any, monkeypatch: pytest.Mon
             server.stop()
 
 
-def test_the_lane_runs_them_natively() -> None:
+@pytest.mark.parametrize("config", [{}, {"maxmemory": b"1gb"}], ids=["plain", "with-a-pre-check"])
+def test_the_lane_runs_them_natively(config: dict[str, bytes]) -> None:
     """The compiled session really takes the lane: with the Python handlers of the native
-    commands made to fail, their plain forms still answer (and SET with an option does not)."""
-    session = Session("compiled")
+    commands made to fail, their plain forms still answer (and SET with an option does not),
+    also while a dispatcher pre-check (here maxmemory's) is installed."""
+    session = Session("compiled", config)
     assert type(session.conns[0][0].client.reader).__name__ == "PythonRequestReader"
     commands = [session.server.dispatcher.by_name[name] for name in NATIVE]
     saved = [cmd.handler for cmd in commands]
@@ -527,3 +529,54 @@ def test_random_scripts(seed: int, protocol: int) -> None:
         return out
 
     both(script)
+
+
+# -- with dispatcher pre-checks installed --------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"maxmemory": b"1gb"},  # the OOM check runs (and passes) before every command
+        {"maxmemory": b"1", "maxmemory-policy": b"noeviction"},  # writes refused with -OOM
+    ],
+    ids=["maxmemory-roomy", "maxmemory-full"],
+)
+def test_random_scripts_under_maxmemory(seed: int, config: dict[str, bytes]) -> None:
+    import random
+
+    def script(s: Session) -> list[bytes]:
+        rng = random.Random(seed)
+        return [s.send(b"".join(_random_command(rng) for _ in range(rng.randrange(1, 25)))) for _ in range(6)]
+
+    replies = both(script, config)
+    if config["maxmemory"] == b"1":
+        assert any(b"-OOM" in reply for reply in replies)
+
+
+def test_another_client_in_multi_and_acl_users() -> None:
+    """A client inside MULTI installs the queueing check for everyone; a restricted user the ACL
+    check. Other clients' commands still run, checked once each."""
+
+    def script(s: Session) -> list[bytes]:
+        other = s.connect()
+        limited = s.connect()
+        out = [s.send(frame(b"MULTI") + frame(b"SET", b"q", b"1") + frame(b"GET", b"q"), other)]
+        out.append(s.send(frame(b"SET", b"a", b"1") + frame(b"GET", b"a") + frame(b"INCR", b"a") + frame(b"LPUSH", b"l", b"x")))
+        out.append(s.send(frame(b"ACL", b"SETUSER", b"u", b"on", b">p", b"~*", b"+get", b"+auth", b"+incr")))
+        out.append(s.send(frame(b"AUTH", b"u", b"p") + frame(b"GET", b"a") + frame(b"SET", b"a", b"2") + frame(b"INCR", b"a")
+                          + frame(b"LPUSH", b"l", b"y") + frame(b"GET", b"a"), limited))
+        out.append(s.send(frame(b"GET", b"a") + frame(b"SET", b"a", b"5") + frame(b"GET", b"a")))
+        out.append(s.send(frame(b"EXEC"), other))
+        out.append(s.send(frame(b"ACL", b"LOG", b"RESET")))
+        return out
+
+    replies = both(script)
+    assert replies[0] == b"+OK\r\n+QUEUED\r\n+QUEUED\r\n"
+    assert replies[1] == b"+OK\r\n$1\r\n1\r\n:2\r\n:1\r\n"
+    assert replies[3] == (
+        b"+OK\r\n$1\r\n2\r\n-NOPERM User u has no permissions to run the 'set' command\r\n:3\r\n"
+        b"-NOPERM User u has no permissions to run the 'lpush' command\r\n$1\r\n3\r\n"
+    )
+    assert replies[5] == b"*2\r\n+OK\r\n$1\r\n1\r\n"

@@ -6,10 +6,12 @@ the request reader when this module is built. It reads the client's buffered req
 from the ``PythonRequestReader``'s buffer and:
 
 * runs GET, SET key value, INCR and PING itself, in C, as long as nothing is listening that the
-  Python path would have to tell (see ``_Batch.setup``: no MULTI or other pre-checks, no
-  MONITOR or tracking, no propagation, no keyspace hooks or notifications, replies on), and the
-  command needs nothing unusual (a key past its deadline, a value of another type, a number
-  that is not a plain integer): then it hands the request over instead;
+  Python path would have to tell (see ``_Batch.setup``: no MONITOR or tracking, no
+  propagation, no keyspace hooks or notifications, replies on, no pause), and the command
+  needs nothing unusual (a key past its deadline, a value of another type, a number that is not
+  a plain integer): then its handler runs instead (``_Batch.call``). The dispatcher's
+  pre-checks (MULTI queueing, maxmemory, ACL, ...) run first, once per command
+  (``_Batch.checked``);
 * calls the Python handler of the other data commands itself (``Dispatcher.contained_commands``:
   commands whose handlers change keys and values but none of the state checked above), with
   ``Dispatcher.call``'s bookkeeping done here, then reads the client's database again;
@@ -152,6 +154,18 @@ cdef list _argv(const char* p, Py_ssize_t pos, Py_ssize_t argc):
         Py_INCREF(arg)
         PyList_SET_ITEM(argv, k, arg)
         i += <Py_ssize_t>n + 2
+    return argv
+
+
+cdef list _native_argv(const char* p, Py_ssize_t* offsets, Py_ssize_t* lengths, Py_ssize_t argc):
+    """The argument list of a native request (at most three arguments, offsets known)."""
+    cdef list argv = PyList_New(argc)
+    cdef Py_ssize_t k
+    cdef object arg
+    for k in range(argc):
+        arg = PyBytes_FromStringAndSize(p + offsets[k], lengths[k])
+        Py_INCREF(arg)
+        PyList_SET_ITEM(argv, k, arg)
     return argv
 
 
@@ -452,6 +466,7 @@ cdef class _Batch:
     cdef long long small_latencies[NATIVE_COUNT][SMALL_LATENCIES]
     cdef object last_command  # the Command last run here
     cdef object contained  # Dispatcher.contained_commands
+    cdef list pre_checks  # Dispatcher.pre_checks (the live list), run before each command here
     cdef bint no_touch_written  # keyspace.no_touch set for this client (before a Python handler)
 
     cdef int setup(self, object client, object server) except -1:
@@ -474,6 +489,7 @@ cdef class _Batch:
         dispatcher = context.dispatcher
         self.native = dispatcher.native_commands
         self.contained = dispatcher.contained_commands
+        self.pre_checks = dispatcher.pre_checks
         keyspace = context.keyspace
         propagator = context.propagator
         if (
@@ -482,7 +498,6 @@ cdef class _Batch:
             or not _slot(client, client_slots[C_AUTHENTICATED])
             or _slot(client, client_slots[C_BLOCKED]) is not None
             or _slot(client, client_slots[C_CLOSE_AFTER_REPLY])
-            or dispatcher.pre_checks
             or dispatcher.observe is not None
             or dispatcher.pending_pushes
             or propagator.active
@@ -679,6 +694,29 @@ cdef class _Batch:
         self.implicit_access = _slot(db, database_slots[D_IMPLICIT_ACCESS])
         return 1
 
+    cdef int checked(self, object cmd, list argv) except -1:
+        """Dispatcher.execute's pre-checks (MULTI queueing, OOM and eviction, ACL, loading,
+        MISCONF, min-replicas, read-only replica), run once for a command about to run here, in
+        their order: 1 when one took the command (queued it, or refused it with its error, as
+        the dispatcher does), 0 when it may run."""
+        cdef list checks = self.pre_checks
+        if not checks:
+            return 0
+        client = self.client
+        for check in checks:
+            error = check(client, cmd, argv)
+            if error is not None:
+                if error is not True:  # True: handled (queued inside MULTI)
+                    self.server.dispatcher.reject(client, error, cmd)
+                if not self.read_database():
+                    self.allowed = False
+                return 1
+        # A check may have evicted keys (and with them replaced the database's clock maps).
+        if not self.read_database():
+            self.allowed = False
+            return 0
+        return 0
+
     cdef int call(self, object cmd, list argv) except -1:
         """Run a contained command's Python handler with Dispatcher.call's bookkeeping (the
         hot loop's order: counters, slow log, histogram, reply, then what follows a command)."""
@@ -820,6 +858,17 @@ def next_request(client, server, reader):
                     batch.setup(client, server)
                     ready = 1
                 if batch.allowed and batch.native[kind] is not None:
+                    if batch.pre_checks:
+                        # The checks see the command's arguments, then it runs here either way:
+                        # natively, or (if it needs the Python path) its handler through call(),
+                        # so that no check runs twice for one command.
+                        result = _native_argv(p, offsets, lengths, argc)
+                        pos = stop
+                        if not batch.checked(batch.native[kind], <list>result):
+                            if not (batch.allowed and batch.run(kind, PyByteArray_AS_STRING(buf), offsets, lengths)):
+                                batch.call(batch.native[kind], <list>result)
+                        result = None
+                        continue
                     if batch.run(kind, p, offsets, lengths):
                         pos = stop
                         continue
@@ -838,7 +887,8 @@ def next_request(client, server, reader):
                     entry = <tuple><object>found
                     if entry[1] <= argc <= entry[2]:
                         pos = stop
-                        batch.call(entry[0], <list>result)
+                        if not batch.checked(entry[0], <list>result):
+                            batch.call(entry[0], <list>result)
                         result = None
                         continue
             pos = stop
