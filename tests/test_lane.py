@@ -41,10 +41,14 @@ def frame(*args: bytes) -> bytes:
 class Session:
     """A server and connected clients, all in-process, with one implementation chosen."""
 
-    def __init__(self, implementation: str, config: dict[str, Any] | None = None) -> None:
+    def __init__(self, implementation: str, config: dict[str, Any] | None = None, record: bool = False) -> None:
         self.implementation = implementation
         with self.chosen():
             self.server = Server()
+        # With ``record``, a sink takes the write feed as the AOF and replicas would.
+        self.fed: list[Any] = []
+        if record:
+            self.server.propagator.attach(_RecordingSink(self.fed))
         # Both implementations see the same frozen time: deadlines and clocks compare equal.
         self.server.clock.frozen_at_ns = 1_800_000_000_123_456_789
         self.server.keyspace.refresh_time()
@@ -110,9 +114,20 @@ class Session:
             "commands": commands,
             "processed": self.server.stats.commands_processed,
             "errors": (self.server.stats.total_error_replies, dict(self.server.stats.errors)),
+            "fed": [[(index, list(argv)) for index, argv in unit] for unit in self.fed],
             "clients": clients,
             "slowlog": [entry[3:] if isinstance(entry, tuple) else entry for entry in _slowlog(self.server)],
         }
+
+
+class _RecordingSink:
+    """A write-feed sink (pyvalkey.propagation.Sink) that keeps every execution unit."""
+
+    def __init__(self, units: list[Any]) -> None:
+        self.units = units
+
+    def feed(self, unit: Any) -> None:
+        self.units.append(list(unit))
 
 
 def _comparable(value: Any) -> Any:
@@ -132,12 +147,12 @@ def _slowlog(server: Server) -> list[Any]:
 Script = Callable[[Session], list[bytes]]
 
 
-def both(script: Script, config: dict[str, Any] | None = None) -> list[bytes]:
+def both(script: Script, config: dict[str, Any] | None = None, record: bool = False) -> list[bytes]:
     """Run ``script`` against a fresh session of each implementation; the replies and the
-    final states must agree. Returns the replies."""
+    final states (with ``record``: the write feed too) must agree. Returns the replies."""
     results = []
     for implementation in ("python", "compiled"):
-        session = Session(implementation, config)
+        session = Session(implementation, config, record)
         replies = script(session)
         results.append((replies, session.state()))
     (python_replies, python_state), (compiled_replies, compiled_state) = results
@@ -441,12 +456,13 @@ def test_tcp_pipeline_matches_valkey(oracle_server: Any, monkeypatch: pytest.Mon
             server.stop()
 
 
+@pytest.mark.parametrize("record", [False, True], ids=["no-feed", "write-feed"])
 @pytest.mark.parametrize("config", [{}, {"maxmemory": b"1gb"}], ids=["plain", "with-a-pre-check"])
-def test_the_lane_runs_them_natively(config: dict[str, bytes]) -> None:
+def test_the_lane_runs_them_natively(config: dict[str, bytes], record: bool) -> None:
     """The compiled session really takes the lane: with the Python handlers of the native
     commands made to fail, their plain forms still answer (and SET with an option does not),
     also while a dispatcher pre-check (here maxmemory's) is installed."""
-    session = Session("compiled", config)
+    session = Session("compiled", config, record)
     assert type(session.conns[0][0].client.reader).__name__ == "PythonRequestReader"
     commands = [session.server.dispatcher.by_name[name] for name in NATIVE]
     saved = [cmd.handler for cmd in commands]
@@ -463,6 +479,8 @@ def test_the_lane_runs_them_natively(config: dict[str, bytes]) -> None:
         for cmd, handler in zip(commands, saved):
             cmd.handler = handler
     assert replies == b"+OK\r\n$1\r\n1\r\n:2\r\n+PONG\r\n-ERR the Python handler ran\r\n"
+    if record:  # the natively run writes reached the feed, the reads did not
+        assert session.fed[-2:] == [[(0, [b"SET", b"k", b"1"])], [(0, [b"INCR", b"k"])]]
 
 
 # -- random scripts ---------------------------------------------------------------------------------
@@ -580,3 +598,23 @@ def test_another_client_in_multi_and_acl_users() -> None:
         b"-NOPERM User u has no permissions to run the 'lpush' command\r\n$1\r\n3\r\n"
     )
     assert replies[5] == b"*2\r\n+OK\r\n$1\r\n1\r\n"
+
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+@pytest.mark.parametrize("seed", range(20))
+def test_random_scripts_with_a_write_feed(seed: int, protocol: int) -> None:
+    """With an AOF or a replica listening, every write (native or not) is recorded as the
+    Python path records it: same execution units, same rewritten commands, same order."""
+    import random
+
+    def script(s: Session) -> list[bytes]:
+        rng = random.Random(seed)
+        out = [s.send(frame(b"HELLO", b"%d" % protocol))]
+        for _ in range(6):
+            out.append(s.send(b"".join(_random_command(rng) for _ in range(rng.randrange(1, 25)))))
+            s.server.clock.advance(rng.choice([0, 0.025, 1.5]))
+            s.server.keyspace.refresh_time()
+        return out
+
+    both(script, record=True)

@@ -6,12 +6,13 @@ the request reader when this module is built. It reads the client's buffered req
 from the ``PythonRequestReader``'s buffer and:
 
 * runs GET, SET key value, INCR and PING itself, in C, as long as nothing is listening that the
-  Python path would have to tell (see ``_Batch.setup``: no MONITOR or tracking, no
-  propagation, no keyspace hooks or notifications, replies on, no pause), and the command
+  Python path would have to tell (see ``_Batch.setup``: no MONITOR or tracking, no keyspace
+  hooks or notifications, replies on, no pause), and the command
   needs nothing unusual (a key past its deadline, a value of another type, a number that is not
   a plain integer): then its handler runs instead (``_Batch.call``). The dispatcher's
   pre-checks (MULTI queueing, maxmemory, ACL, ...) run first, once per command
-  (``_Batch.checked``);
+  (``_Batch.checked``), and writes are recorded for the AOF and replicas as the dispatcher
+  records them (``_Batch.run_recorded``, ``_Batch.call``);
 * calls the Python handler of the other data commands itself (``Dispatcher.contained_commands``:
   commands whose handlers change keys and values but none of the state checked above), with
   ``Dispatcher.call``'s bookkeeping done here, then reads the client's database again;
@@ -356,13 +357,13 @@ cdef enum:
     C_REPLY_MODE, C_SKIP_THIS_REPLY, C_AUTHENTICATED, C_BLOCKED, C_CLOSE_AFTER_REPLY, C_DB, C_NO_TOUCH,
     C_RESP3, C_OUT, C_FLAGS, C_LAST_COMMAND, C_COMMANDS_PROCESSED, CLIENT_SLOTS
 cdef enum:
-    D_DATA, D_EXPIRES, D_ACCESS, D_RUNS, D_RUN_CLOCK, D_IMPLICIT_ACCESS, DATABASE_SLOTS
+    D_DATA, D_EXPIRES, D_ACCESS, D_RUNS, D_RUN_CLOCK, D_IMPLICIT_ACCESS, D_INDEX, DATABASE_SLOTS
 cdef enum:
     M_CALLS, M_USEC, M_LATENCY_US, M_FULLNAME, M_HANDLER, M_FAILED_CALLS, COMMAND_SLOTS
 
 _CLIENT_NAMES = ("reply_mode", "skip_this_reply", "authenticated", "blocked", "close_after_reply", "db", "no_touch",
                  "resp3", "out", "flags", "last_command", "commands_processed")
-_DATABASE_NAMES = ("data", "expires", "access", "runs", "run_clock", "implicit_access")
+_DATABASE_NAMES = ("data", "expires", "access", "runs", "run_clock", "implicit_access", "index")
 _COMMAND_NAMES = ("calls", "usec", "latency_us", "fullname", "handler", "failed_calls")
 
 cdef Py_ssize_t client_slots[CLIENT_SLOTS]
@@ -467,6 +468,8 @@ cdef class _Batch:
     cdef object last_command  # the Command last run here
     cdef object contained  # Dispatcher.contained_commands
     cdef list pre_checks  # Dispatcher.pre_checks (the live list), run before each command here
+    cdef object propagator
+    cdef bint propagating  # an AOF or a replica listens: writes are recorded (propagation.py)
     cdef bint no_touch_written  # keyspace.no_touch set for this client (before a Python handler)
 
     cdef int setup(self, object client, object server) except -1:
@@ -490,6 +493,8 @@ cdef class _Batch:
         self.native = dispatcher.native_commands
         self.contained = dispatcher.contained_commands
         self.pre_checks = dispatcher.pre_checks
+        self.propagator = context.propagator
+        self.propagating = context.propagator.active
         keyspace = context.keyspace
         propagator = context.propagator
         if (
@@ -500,7 +505,6 @@ cdef class _Batch:
             or _slot(client, client_slots[C_CLOSE_AFTER_REPLY])
             or dispatcher.observe is not None
             or dispatcher.pending_pushes
-            or propagator.active
             or propagator.unit
             or keyspace.hooks_active
             or keyspace.notify_flags
@@ -730,6 +734,11 @@ cdef class _Batch:
         if not self.no_touch_written:
             keyspace.no_touch = self.no_touch
             self.no_touch_written = True
+        propagator = self.propagator
+        if self.propagating:
+            dirty_before = keyspace.dirty
+            calls_before = propagator.calls
+            propagator.calls = calls_before + 1
         try:
             reply = _slot(cmd, command_slots[M_HANDLER])(client, argv)
         except ErrorReply as error:
@@ -749,6 +758,9 @@ cdef class _Batch:
             bucket = elapsed
             found = PyDict_GetItemWithError(histogram, bucket)
             PyDict_SetItem(histogram, bucket, 1 if found == NULL else <object>found + 1)
+        if self.propagating:
+            propagator.record(_slot(self.db, database_slots[D_INDEX]), argv, keyspace.dirty != dirty_before,
+                              propagator.calls > calls_before + 1)
         kind = type(reply)
         if kind is bytes:
             _append_bulk(self.out, PyBytes_AS_STRING(reply), PyBytes_GET_SIZE(reply))
@@ -773,13 +785,15 @@ cdef class _Batch:
             encode_error(reply.message, self.out)
         else:
             encode(reply, self.out, self.resp3)
-        # What follows a command in the loop. None of it is expected while native commands may
-        # run (nothing listens), but a handler is Python: if any is pending, do it and let the
-        # next read decide again.
+        # What follows a command in the loop. The end of the propagation unit is routine when
+        # something listens; blocked clients or pub/sub deliveries are not expected while the
+        # lane runs (nothing listens), but a handler is Python: if any is pending, do it and
+        # let the next read decide again.
         context = _context_of(self.server)
-        if context.propagator.unit:
-            context.propagator.end_unit()
-            self.allowed = False
+        if propagator.unit:
+            propagator.end_unit()
+            if not self.propagating:
+                self.allowed = False
         if context.blocking.ready:
             context.blocking.serve_ready()
             self.allowed = False
@@ -790,6 +804,24 @@ cdef class _Batch:
         if self.allowed and not self.read_database():
             self.allowed = False
         return 0
+
+    cdef int run_recorded(self, int kind, const char* p, Py_ssize_t* offsets, Py_ssize_t* lengths,
+                          list argv) except -2:
+        """``run``, with the write recorded for the AOF and replicas as Dispatcher.call records
+        it (``argv``: the request's arguments); 0 when the Python path must run it instead."""
+        if not self.propagating:
+            return self.run(kind, p, offsets, lengths)
+        propagator = self.propagator
+        calls_before = propagator.calls
+        propagator.calls = calls_before + 1
+        if not self.run(kind, p, offsets, lengths):
+            propagator.calls = calls_before  # not run: call() counts it when it runs it
+            return 0
+        propagator.record(_slot(self.db, database_slots[D_INDEX]), argv, kind == NATIVE_SET or kind == NATIVE_INCR,
+                          propagator.calls > calls_before + 1)
+        if propagator.unit:
+            propagator.end_unit()
+        return 1
 
     cdef int slow_call(self, int kind, const char* p, Py_ssize_t* offsets, Py_ssize_t* lengths,
                        long long elapsed) except -1:
@@ -858,14 +890,15 @@ def next_request(client, server, reader):
                     batch.setup(client, server)
                     ready = 1
                 if batch.allowed and batch.native[kind] is not None:
-                    if batch.pre_checks:
-                        # The checks see the command's arguments, then it runs here either way:
-                        # natively, or (if it needs the Python path) its handler through call(),
-                        # so that no check runs twice for one command.
+                    if batch.pre_checks or batch.propagating:
+                        # The checks and the write feed see the command's arguments. It then runs
+                        # here either way: natively, or (if it needs the Python path) its handler
+                        # through call(), so that no check runs twice for one command.
                         result = _native_argv(p, offsets, lengths, argc)
                         pos = stop
                         if not batch.checked(batch.native[kind], <list>result):
-                            if not (batch.allowed and batch.run(kind, PyByteArray_AS_STRING(buf), offsets, lengths)):
+                            if not (batch.allowed and batch.run_recorded(
+                                    kind, PyByteArray_AS_STRING(buf), offsets, lengths, <list>result)):
                                 batch.call(batch.native[kind], <list>result)
                         result = None
                         continue
