@@ -809,7 +809,9 @@ cdef class _Batch:
                           list argv) except -2:
         """``run``, with the write recorded for the AOF and replicas as Dispatcher.call records
         it (``argv``: the request's arguments); 0 when the Python path must run it instead."""
-        if not self.propagating:
+        if not self.propagating or kind == NATIVE_GET or kind == NATIVE_PING:
+            # A read records nothing (record() keeps only writes and rewrites, and a native
+            # command never rewrites); nor does its call count matter, as nothing runs inside.
             return self.run(kind, p, offsets, lengths)
         propagator = self.propagator
         calls_before = propagator.calls
@@ -890,7 +892,7 @@ def next_request(client, server, reader):
                     batch.setup(client, server)
                     ready = 1
                 if batch.allowed and batch.native[kind] is not None:
-                    if batch.pre_checks or batch.propagating:
+                    if batch.pre_checks or (batch.propagating and (kind == NATIVE_SET or kind == NATIVE_INCR)):
                         # The checks and the write feed see the command's arguments. It then runs
                         # here either way: natively, or (if it needs the Python path) its handler
                         # through call(), so that no check runs twice for one command.
