@@ -148,8 +148,8 @@ class Dispatcher:
         # (NATIVE_GET, _SET, _INCR, _PING); None for a name that is not in the table.
         self.native_commands = tuple(by_name.get(name) for name in (b"get", b"set", b"incr", b"ping"))
         # What the compiled lane may run through its own call path (lane.pyx, _Batch.call): data
-        # commands, whose handlers change keys and values but nothing the lane checks before a
-        # read (client state, pre-checks, observers, propagation, the selected database).
+        # commands, whose handlers change keys and values but nothing the lane reads once per
+        # read (client state, observers, whether anything propagates, the selected database).
         self.contained_commands = {
             name: entry
             for name, entry in fast.items()

@@ -116,7 +116,8 @@ class Session:
             "errors": (self.server.stats.total_error_replies, dict(self.server.stats.errors)),
             "fed": [[(index, list(argv)) for index, argv in unit] for unit in self.fed],
             "clients": clients,
-            "slowlog": [entry[3:] if isinstance(entry, tuple) else entry for entry in _slowlog(self.server)],
+            # (arguments, client address, client name): ids and times differ between sessions
+            "slowlog": [entry[3:] for entry in self.server.slowlog.entries],
         }
 
 
@@ -135,13 +136,6 @@ def _comparable(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return type(value), bytes(value)
     return type(value).__name__, len(value)
-
-
-def _slowlog(server: Server) -> list[Any]:
-    entries = getattr(server.slowlog, "entries", None)
-    if entries is None:
-        return []
-    return [tuple(getattr(entry, "argv", entry) if not isinstance(entry, tuple) else entry) for entry in entries]
 
 
 Script = Callable[[Session], list[bytes]]

@@ -241,27 +241,29 @@ cdef int _append_bulk(bytearray out, const char* data, Py_ssize_t n) except -1:
     return 0
 
 
-cdef int _append_integer(bytearray out, long long value) except -1:
+cdef int _append_line(bytearray out, char prefix, long long value) except -1:
+    """``<prefix><value>\\r\\n``: an integer reply (``:``) or an array header (``*``)."""
     cdef char line[32]
     cdef char digits[24]
     cdef Py_ssize_t start = _format_int(digits, value), width = 24 - start
-    line[0] = b':'
+    line[0] = prefix
     memcpy(line + 1, digits + start, width)
     line[1 + width] = b'\r'
     line[2 + width] = b'\n'
     return _append(out, line, width + 3)
 
 
+cdef inline int _append_null(bytearray out, bint resp3) except -1:
+    if resp3:
+        return _append(out, b"_\r\n", 3)
+    return _append(out, b"$-1\r\n", 5)
+
+
 cdef int _append_flat_array(bytearray out, object items, bint resp3) except -1:
     """An array of bulk strings, integers and nulls (LRANGE, MGET, SMEMBERS in RESP2, ...) the
     way the writer encodes it; 0 without writing anything when an element is of another kind
     (the writer then encodes the whole reply)."""
-    cdef Py_ssize_t i, n = len(items)
     cdef int overflow
-    cdef long long number
-    cdef char header[32]
-    cdef char digits[24]
-    cdef Py_ssize_t start, width
     for item in items:
         kind = type(item)
         if kind is not bytes and kind is not bytearray and item is not None and kind is not Raw:
@@ -270,13 +272,7 @@ cdef int _append_flat_array(bytearray out, object items, bint resp3) except -1:
             PyLong_AsLongLongAndOverflow(item, &overflow)
             if overflow:
                 return 0
-    start = _format_int(digits, n)
-    width = 24 - start
-    header[0] = b'*'
-    memcpy(header + 1, digits + start, width)
-    header[1 + width] = b'\r'
-    header[2 + width] = b'\n'
-    _append(out, header, width + 3)
+    _append_line(out, b'*', len(items))
     for item in items:
         kind = type(item)
         if kind is bytes:
@@ -284,14 +280,11 @@ cdef int _append_flat_array(bytearray out, object items, bint resp3) except -1:
         elif kind is bytearray:
             _append_bulk(out, PyByteArray_AS_STRING(item), PyByteArray_GET_SIZE(item))
         elif item is None:
-            if resp3:
-                _append(out, b"_\r\n", 3)
-            else:
-                _append(out, b"$-1\r\n", 5)
+            _append_null(out, resp3)
         elif kind is Raw:
             _append(out, PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item))
         else:
-            _append_integer(out, PyLong_AsLongLongAndOverflow(item, &overflow))
+            _append_line(out, b':', PyLong_AsLongLongAndOverflow(item, &overflow))
     return 1
 
 
@@ -456,6 +449,7 @@ cdef class _Batch:
     writes back at the end."""
 
     cdef object client, server, keyspace, stats, db, lru_clock_value
+    cdef _Context context
     cdef tuple native  # Dispatcher.native_commands: a Command or None per NATIVE_*
     cdef object data, expires, access, runs  # dicts (access is a dict subclass)
     cdef bytearray out
@@ -486,9 +480,10 @@ cdef class _Batch:
         self.no_touch_written = False
         if client_class is None:
             _learn_layouts()
-        if type(client) is not client_class:
-            return 0
+        if type(client) is not client_class or database_class is None or command_class is None:
+            return 0  # (a class without the slots the lane reads: the Python path only)
         context = _context_of(server)
+        self.context = context
         dispatcher = context.dispatcher
         self.native = dispatcher.native_commands
         self.contained = dispatcher.contained_commands
@@ -623,10 +618,7 @@ cdef class _Batch:
             if kind == NATIVE_GET:
                 if found == NULL:
                     self.misses += 1
-                    if self.resp3:
-                        _append(self.out, b"_\r\n", 3)
-                    else:
-                        _append(self.out, b"$-1\r\n", 5)
+                    _append_null(self.out, self.resp3)
                 else:
                     if not _string_of(<object>found, &text, &size):
                         return 0  # WRONGTYPE: the Python path
@@ -663,7 +655,7 @@ cdef class _Batch:
                 else:  # keeps its TTL
                     PyDict_SetItem(self.access, key, self.lru_clock_value)
                 self.dirty += 1
-                _append_integer(self.out, number)
+                _append_line(self.out, b':', number)
         elapsed = (_now_ns(CLOCK_MONOTONIC) - start) // 1000
         self.now_ms = now_ms
         self.calls[kind] += 1
@@ -771,12 +763,9 @@ cdef class _Batch:
             if overflow:
                 encode(reply, self.out, self.resp3)
             else:
-                _append_integer(self.out, number)
+                _append_line(self.out, b':', number)
         elif reply is None:
-            if self.resp3:
-                _append(self.out, b"_\r\n", 3)
-            else:
-                _append(self.out, b"$-1\r\n", 5)
+            _append_null(self.out, self.resp3)
         elif (kind is list or kind is tuple) and _append_flat_array(self.out, reply, self.resp3):
             pass
         elif isinstance(reply, ErrorReply):
@@ -789,7 +778,7 @@ cdef class _Batch:
         # something listens; blocked clients or pub/sub deliveries are not expected while the
         # lane runs (nothing listens), but a handler is Python: if any is pending, do it and
         # let the next read decide again.
-        context = _context_of(self.server)
+        context = self.context
         if propagator.unit:
             propagator.end_unit()
             if not self.propagating:
@@ -829,11 +818,7 @@ cdef class _Batch:
                        long long elapsed) except -1:
         """The slow log and latency monitor, with the counters written back first (the Python
         path has counted the call when it gets there)."""
-        argv = [PyBytes_FromStringAndSize(p + offsets[0], lengths[0])]
-        if kind != NATIVE_PING:
-            argv.append(PyBytes_FromStringAndSize(p + offsets[1], lengths[1]))
-        if kind == NATIVE_SET:
-            argv.append(PyBytes_FromStringAndSize(p + offsets[2], lengths[2]))
+        argv = _native_argv(p, offsets, lengths, 1 if kind == NATIVE_PING else 3 if kind == NATIVE_SET else 2)
         self.finish()
         note_slow_call(self.server, self.client, self.native[kind], argv, elapsed)
         return 0
@@ -920,7 +905,7 @@ def next_request(client, server, reader):
                 found = PyDict_GetItemWithError(batch.contained, (<list>result)[0])
                 if found != NULL:
                     entry = <tuple><object>found
-                    if entry[1] <= argc <= entry[2]:
+                    if entry[1] <= argc <= entry[2] and type(entry[0]) is command_class:
                         pos = stop
                         if not batch.checked(entry[0], <list>result):
                             batch.call(entry[0], <list>result)
