@@ -629,3 +629,16 @@ def test_handshake_acks_and_interrupted_transaction(servers: Callable[..., Serve
         assert fields["second_repl_offset"] == str(new_offset + 1)
     finally:
         fake.close()
+
+
+def test_refused_link_reads_connect_across_retries(servers: Callable[..., ServerProcess]) -> None:
+    """A refused loopback connect is known as soon as it is tried (as in Valkey, whose loop
+    reports it before any client's next command): ROLE never catches "connecting" in between,
+    including across the cron's retries."""
+    client = connect(servers("pyvalkey"))
+    assert client("REPLICAOF", "127.0.0.1", "1") == b"+OK\r\n"
+    states = set()
+    deadline = time.monotonic() + 2.5  # at least two retries of the 1 s cron
+    while time.monotonic() < deadline:
+        states.add(client("ROLE").split(b"\r\n")[7])
+    assert states == {b"connect"}

@@ -31,7 +31,10 @@ missing without deleting them (the primary sends the DELs).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
+import socket
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +60,16 @@ LOADING = "loading"
 CONNECTED = "connected"
 
 _HANDSHAKE_STATES = frozenset((RECEIVE_PONG, HANDSHAKE, RECEIVE_PSYNC))
+
+_Address = tuple[Any, Any, int, str, Any]  # one getaddrinfo() entry
+
+
+def _numeric_address(host: str, port: int) -> _Address | None:
+    """The address of a literal IP ``host`` without a resolver round trip; None for a name."""
+    try:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)[0]
+    except (OSError, UnicodeError):
+        return None
 
 READONLY_ERROR = b"READONLY You can't write against a read only replica."
 MASTERDOWN_ERROR = b"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
@@ -118,6 +131,7 @@ class ReplicaLink:
         self.generation = 0  # bumps on every new connection; stale callbacks are ignored
         self.transport: asyncio.Transport | None = None
         self.connect_task: asyncio.Task[Any] | None = None
+        self.pending_socket: socket.socket | None = None  # a connect the loop is watching
         self.buf = bytearray()
         self.expected: list[str] = []  # handshake replies still to read, in order
         self.client: Client | None = None  # the primary's pseudo-client once connected
@@ -221,20 +235,80 @@ class ReplicaLink:
         self.generation += 1
         self.state = CONNECTING
         self.last_io = time.monotonic()
-        self.connect_task = loop.create_task(self._connect(self.generation))
+        address = _numeric_address(self.primary_host, self.primary_port)
+        if address is None:
+            self.connect_task = loop.create_task(self._resolve_then_connect(self.generation))
+        else:
+            self._connect_socket(address, self.generation)
 
-    async def _connect(self, generation: int) -> None:
+    async def _resolve_then_connect(self, generation: int) -> None:
         loop = asyncio.get_running_loop()
-        host, port = self.primary_host, self.primary_port
         try:
-            transport, _ = await asyncio.wait_for(
-                loop.create_connection(lambda: _LinkProtocol(self, generation), host, port),
-                timeout=self.server.config.repl_timeout,
-            )
-        except (TimeoutError, OSError, ValueError) as exc:
-            if generation == self.generation:
-                log.warning("Error condition on socket for SYNC: %s", exc)
-                self.state = CONNECT  # the cron retries every second
+            infos = await loop.getaddrinfo(self.primary_host, self.primary_port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            self._connect_failed(generation, exc)
+            return
+        if generation == self.generation:
+            self._connect_socket(infos[0], generation)
+
+    def _connect_socket(self, address: _Address, generation: int) -> None:
+        """A non-blocking connect watched by the loop: the result (a refusal included) is
+        known in the loop iteration that reports the socket, as with Valkey's event loop, so
+        ROLE and INFO do not show "connecting" for longer than Valkey would."""
+        family, kind, proto, _, sockaddr = address
+        try:
+            sock = socket.socket(family, kind, proto)
+            sock.setblocking(False)
+        except OSError as exc:
+            self._connect_failed(generation, exc)
+            return
+        code = sock.connect_ex(sockaddr)
+        if code == errno.EINPROGRESS:
+            # A refusal on loopback is already recorded on the socket: Valkey's next loop
+            # iteration would report it before any client's command, so take it now.
+            code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) or errno.EINPROGRESS
+        if code not in (0, errno.EINPROGRESS):
+            sock.close()
+            self._connect_failed(generation, OSError(code, os.strerror(code)))
+            return
+        self.pending_socket = sock
+        self.server.loop.add_writer(sock.fileno(), self._on_connect_result, sock, generation)  # type: ignore[union-attr]
+
+    def _on_connect_result(self, sock: socket.socket, generation: int) -> None:
+        self._forget_pending_socket(close=False)
+        if generation != self.generation:
+            sock.close()
+            return
+        code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if code:
+            sock.close()
+            self._connect_failed(generation, OSError(code, os.strerror(code)))
+            return
+        self.connect_task = self.server.loop.create_task(self._adopt(sock, generation))  # type: ignore[union-attr]
+
+    def _forget_pending_socket(self, close: bool) -> None:
+        sock = self.pending_socket
+        if sock is None:
+            return
+        self.pending_socket = None
+        loop = self.server.loop
+        if loop is not None and sock.fileno() >= 0:
+            loop.remove_writer(sock.fileno())
+        if close:
+            sock.close()
+
+    def _connect_failed(self, generation: int, exc: BaseException) -> None:
+        if generation == self.generation:
+            log.warning("Error condition on socket for SYNC: %s", exc)
+            self.state = CONNECT  # the cron retries every second
+
+    async def _adopt(self, sock: socket.socket, generation: int) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            transport, _ = await loop.create_connection(lambda: _LinkProtocol(self, generation), sock=sock)
+        except OSError as exc:
+            sock.close()
+            self._connect_failed(generation, exc)
             return
         if generation != self.generation:
             transport.close()
@@ -257,6 +331,7 @@ class ReplicaLink:
         if task is not None and not task.done():
             task.cancel()
         self.connect_task = None
+        self._forget_pending_socket(close=True)
         transport = self.transport
         self.transport = None
         if transport is not None:
