@@ -1,8 +1,8 @@
 """Optional compiled accelerator; everything else is in pyproject.toml.
 
-``pyvalkey/_speedups/wire.py`` (plain Python), ``lane.pyx`` and ``hll.pyx`` (Cython) are compiled
-into the extensions ``pyvalkey._speedups._wire_c``, ``_lane_c`` and ``_hll_c`` when Cython and a C
-compiler are available. The build never
+``pyvalkey/_speedups/wire.py`` (plain Python), ``lane.pyx``, ``hll.pyx`` and ``keytable.pyx``
+(Cython) are compiled into the extensions ``pyvalkey._speedups._wire_c``, ``_lane_c``, ``_hll_c``
+and ``_keytable_c`` when Cython and a C compiler are available. The build never
 fails because of it: without Cython, or when the C compile fails, the package installs without
 the extension and pyvalkey runs the same code as plain Python. ``PYVALKEY_PURE_PYTHON=1`` at
 build time skips the compile.
@@ -48,7 +48,12 @@ def extensions() -> list[Extension]:
         # the source (an edit without a rebuild) and ignore it.
         package = Path(__file__).resolve().parent / "pyvalkey" / "_speedups"
         modules = []
-        for source_name, module in (("wire.py", "_wire_c.py"), ("lane.pyx", "_lane_c.pyx"), ("hll.pyx", "_hll_c.pyx")):
+        for source_name, module in (
+            ("wire.py", "_wire_c.py"),
+            ("lane.pyx", "_lane_c.pyx"),
+            ("hll.pyx", "_hll_c.pyx"),
+            ("keytable.pyx", "_keytable_c.pyx"),
+        ):
             text = (package / source_name).read_bytes()
             copy = Path("build") / "cython" / module
             copy.parent.mkdir(parents=True, exist_ok=True)

@@ -92,8 +92,8 @@ def test_end_of_request_reports_the_first_problem(wire: ModuleType) -> None:
 
 
 def test_accelerators_are_built_where_they_can_be() -> None:
-    """Where a C compiler and Python's headers are present, the install must have built both
-    extensions: a failed compile falls back to Python silently (by design), and the tests of
+    """Where a C compiler and Python's headers are present, the install must have built every
+    extension: a failed compile falls back to Python silently (by design), and the tests of
     the compiled code would then be skipped rather than fail."""
     import shutil
     import sysconfig
@@ -105,6 +105,7 @@ def test_accelerators_are_built_where_they_can_be() -> None:
     assert _speedups.compiled_wire() is not None, "_wire_c missing or built from another wire.py"
     assert _speedups.compiled_lane() is not None, "_lane_c missing or built from another lane.pyx"
     assert _speedups.compiled_hll() is not None, "_hll_c missing or built from another hll.pyx"
+    assert _speedups.compiled_keytable() is not None, "_keytable_c missing or built from another keytable.pyx"
     assert _speedups.IMPLEMENTATION == "compiled"
 
 

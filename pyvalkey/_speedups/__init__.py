@@ -1,6 +1,6 @@
 """The one place that decides whether the optional compiled accelerators are used.
 
-Two extension modules are built by setup.py when the build has Cython and a C compiler:
+Four extension modules are built by setup.py when the build has Cython and a C compiler:
 
 * ``_wire_c``, compiled from ``wire.py`` (plain Python, also used as it is): the CRLF check of
   a request hiredis parsed, used by the command loop (``hotloop``) over the hiredis reader;
@@ -9,7 +9,11 @@ Two extension modules are built by setup.py when the build has Cython and a C co
   reader (``new_reader``), since the lane, not hiredis, reads their buffer; its Python twin is
   the loop over hiredis;
 * ``_hll_c``, compiled from ``hll.pyx``: HyperLogLog's element hashing (``hll_pattern_list``),
-  the twin of ``storage.hyperloglog.pattern_list``.
+  the twin of ``storage.hyperloglog.pattern_list``;
+* ``_keytable_c``, compiled from ``keytable.pyx``: ``KeyTable``, the keyspace's key -> value
+  table at about 25 bytes a key instead of a dict's 42 (``new_keytable``); its twin is ``dict``.
+  A database keeps the kind of table it was made with when the choice changes; both kinds
+  work everywhere.
 
 The compiled modules are used unless
 
@@ -34,10 +38,12 @@ from pyvalkey.protocol.reader import PythonRequestReader, RequestReader
 __all__ = [
     "IMPLEMENTATION",
     "compiled_hll",
+    "compiled_keytable",
     "compiled_lane",
     "compiled_wire",
     "describe",
     "hll_pattern_list",
+    "new_keytable",
     "new_reader",
     "process_commands",
     "use",
@@ -90,6 +96,15 @@ def compiled_hll() -> ModuleType | None:
     return _current(_hll_c, "hll.pyx")
 
 
+def compiled_keytable() -> ModuleType | None:
+    """The compiled keyspace table (keytable.pyx), or None when it is not built (or is stale)."""
+    try:
+        from pyvalkey._speedups import _keytable_c  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _current(_keytable_c, "keytable.pyx")
+
+
 # The compiled pattern_list for HyperLogLog elements when chosen; None: the Python one
 # (pyvalkey/storage/hyperloglog.py reads this at each PFADD).
 hll_pattern_list: Any = None
@@ -98,22 +113,25 @@ hll_pattern_list: Any = None
 def use(implementation: str) -> None:
     """Switch to ``"compiled"`` (ValueError when it is not available) or ``"python"``.
     Clients connected before a switch keep the reader they have; the loop serves both kinds."""
-    global IMPLEMENTATION, _reader_class, hll_pattern_list
+    global IMPLEMENTATION, _reader_class, hll_pattern_list, _keytable_class
     if implementation == "compiled":
         wire = compiled_wire()
         lane = compiled_lane()
         hll = compiled_hll()
-        if wire is None or lane is None or hll is None:
+        keytable = compiled_keytable()
+        if wire is None or lane is None or hll is None or keytable is None:
             raise ValueError("the compiled accelerator is not built")
         _hotloop._end_of_request = wire.end_of_request
         _hotloop._native_lane = lane.next_request
         _reader_class = PythonRequestReader
         hll_pattern_list = hll.pattern_list
+        _keytable_class = keytable.KeyTable
     elif implementation == "python":
         _hotloop._end_of_request = None
         _hotloop._native_lane = None
         _reader_class = RequestReader
         hll_pattern_list = None
+        _keytable_class = dict
     else:
         raise ValueError(implementation)
     IMPLEMENTATION = implementation
@@ -124,13 +142,20 @@ def new_reader(max_bulk_len: int) -> Any:
     return _reader_class(max_bulk_len)
 
 
+def new_keytable() -> Any:
+    """An empty key -> value table for a database, of the kind the chosen implementation uses."""
+    return _keytable_class()
+
+
 _reader_class: type[PythonRequestReader] = RequestReader
+_keytable_class: Any = dict
 IMPLEMENTATION = "python"
 if (
     os.environ.get("PYVALKEY_PURE_PYTHON", "") in ("", "0")
     and compiled_wire() is not None
     and compiled_lane() is not None
     and compiled_hll() is not None
+    and compiled_keytable() is not None
 ):
     use("compiled")
 

@@ -34,7 +34,8 @@ tests in tests/test_speedups.py and tests/test_lane.py run both and compare with
 
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_DelItem, PyDict_GetItemWithError, PyDict_SetItem
+from cpython.dict cimport PyDict_Contains, PyDict_DelItem, PyDict_GetItemWithError, PyDict_SetItem
+from cpython.pycapsule cimport PyCapsule_GetPointer
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.long cimport PyLong_AsLongLong, PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
 from cpython.object cimport PyObject, PyTypeObject
@@ -366,6 +367,13 @@ cdef Py_ssize_t command_slots[COMMAND_SLOTS]
 cdef object client_class = None
 cdef object database_class = None
 cdef object command_class = None
+# The keyspace table of the compiled build (keytable.pyx) and its C functions; a database's
+# ``data`` is either such a table or a dict (a database made while plain Python was chosen).
+ctypedef struct KeyTableAPI:
+    int (*find)(object, object, PyObject**) except -1
+    int (*store)(object, object, object) except -1
+cdef KeyTableAPI* table_api = NULL
+cdef object table_class = None
 
 
 cdef Py_ssize_t _slot_offset(object cls, str name) except -1:
@@ -395,10 +403,36 @@ cdef int _learn_layouts() except -1:
     from pyvalkey.commands.registry import Command
     from pyvalkey.storage.database import Database
 
+    global table_api, table_class
+    try:
+        from pyvalkey._speedups import _keytable_c
+    except ImportError:
+        pass
+    else:
+        table_api = <KeyTableAPI*>PyCapsule_GetPointer(_keytable_c._C_API, b"pyvalkey._speedups._keytable_c._C_API")
+        table_class = _keytable_c.KeyTable
     client_class = _learn(Client, _CLIENT_NAMES, client_slots)
     database_class = _learn(Database, _DATABASE_NAMES, database_slots)
     command_class = _learn(Command, _COMMAND_NAMES, command_slots)
     return 0
+
+
+cdef inline int _find(object data, object key, PyObject** value) except -1:
+    """1 and the value of ``key`` (borrowed) in ``value`` when ``data`` holds it, else 0."""
+    if type(data) is dict:
+        value[0] = PyDict_GetItemWithError(data, key)
+        return value[0] != NULL
+    return table_api.find(data, key, value)
+
+
+cdef inline int _store(object data, object key, object value) except -1:
+    """``data[key] = value``: 1 when the key is new, else 0."""
+    cdef int new
+    if type(data) is dict:
+        new = not PyDict_Contains(data, key)
+        PyDict_SetItem(data, key, value)
+        return new
+    return table_api.store(data, key, value)
 
 
 cdef inline object _slot(object obj, Py_ssize_t offset):
@@ -451,7 +485,8 @@ cdef class _Batch:
     cdef object client, server, keyspace, stats, db, lru_clock_value
     cdef _Context context
     cdef tuple native  # Dispatcher.native_commands: a Command or None per NATIVE_*
-    cdef object data, expires, access, runs  # dicts (access is a dict subclass)
+    cdef object data  # a KeyTable or a dict (see _find, _store)
+    cdef object expires, access, runs  # dicts (access is a dict subclass)
     cdef bytearray out
     cdef long long lru_clock, run_clock, wall_offset, frozen_ms, slow_path_us
     cdef bint implicit_access, no_touch, resp3, latency_tracking, frozen, allowed
@@ -606,7 +641,7 @@ cdef class _Batch:
             key = PyBytes_FromStringAndSize(p + offsets[1], lengths[1])
             found = NULL
             if kind != NATIVE_SET:
-                found = PyDict_GetItemWithError(self.data, key)
+                _find(self.data, key, &found)
             if self.expires:
                 expiry = PyDict_GetItemWithError(self.expires, key)
                 if expiry != NULL:
@@ -630,12 +665,10 @@ cdef class _Batch:
                 value = PyBytes_FromStringAndSize(p + offsets[2], lengths[2])
                 if expiry != NULL:
                     PyDict_DelItem(self.expires, key)  # SET clears the TTL
-                if key in self.data:
-                    PyDict_SetItem(self.data, key, value)
-                    PyDict_SetItem(self.access, key, self.lru_clock_value)
-                else:
-                    PyDict_SetItem(self.data, key, value)
+                if _store(self.data, key, value):
                     self.new_key(key)
+                else:
+                    PyDict_SetItem(self.access, key, self.lru_clock_value)
                 self.dirty += 1
                 _append(self.out, b"+OK\r\n", 5)
             else:  # NATIVE_INCR
@@ -649,7 +682,7 @@ cdef class _Batch:
                     number += 1
                 first = _format_int(digits, number)
                 value = PyBytes_FromStringAndSize(digits + first, 24 - first)
-                PyDict_SetItem(self.data, key, value)
+                _store(self.data, key, value)
                 if found == NULL:
                     self.new_key(key)
                 else:  # keeps its TTL
@@ -681,8 +714,11 @@ cdef class _Batch:
         db = _slot(self.client, client_slots[C_DB])
         if type(db) is not database_class:
             return 0
+        data = _slot(db, database_slots[D_DATA])
+        if type(data) is not dict and (table_class is None or type(data) is not table_class):
+            return 0
         self.db = db
-        self.data = _slot(db, database_slots[D_DATA])
+        self.data = data
         self.expires = _slot(db, database_slots[D_EXPIRES])
         self.access = _slot(db, database_slots[D_ACCESS])
         self.runs = _slot(db, database_slots[D_RUNS])

@@ -1,0 +1,409 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""``KeyTable``: the keyspace's key -> value table, a compact stand-in for ``dict``.
+
+A database holds one entry per key, so the table's own cost per key counts: with 1M small
+string keys a ``dict`` spends about 42 bytes a key on its table (24-byte entries, preallocated
+for two thirds of a power-of-two index, plus the index). This table keeps
+
+* ``entries``: (key, value) pairs, 16 bytes each, in insertion order, grown by a quarter when
+  full (large blocks are reallocated in place by the C library, without copying); a removed
+  key leaves a hole (key NULL) until the next rebuild;
+* ``slots``: an open-addressing index of 32-bit entry numbers (EMPTY, REMOVED or the entry),
+  a power of two at most two thirds full, probed as CPython's dict probes its index.
+
+Hashes are not stored: keys are ``bytes``, which cache their hash, so a rebuild asks the key
+again (keys are allocated in insertion order, so the walk is mostly sequential). That comes to
+about 25 bytes a key instead of 42. Keys of other hashable types work too (compared with ``==``),
+as with a dict.
+
+The table behaves as the subset of ``dict`` the server uses: ``[]``, ``get``, ``pop``, ``in``,
+``len``, iteration in insertion order (``reversed`` too), ``keys``/``values``/``items``
+(iterators, not views), ``clear``; changing its size while iterating raises RuntimeError, as a
+dict does. Its pure-Python twin is ``dict`` itself (``pyvalkey._speedups.new_keytable``).
+
+The compiled request lane (lane.pyx) reads and writes the table through the two C functions in
+the capsule ``_C_API`` (``table_find``, ``table_store``) instead of Python calls.
+"""
+
+from cpython.object cimport PyObject, PyObject_Hash, PyObject_RichCompareBool, Py_EQ
+from cpython.ref cimport Py_INCREF, Py_DECREF, Py_XINCREF, Py_XDECREF
+from cpython.bytes cimport PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.pycapsule cimport PyCapsule_New
+from cpython.mem cimport PyMem_RawMalloc, PyMem_RawRealloc, PyMem_RawFree
+from libc.stdint cimport int32_t, INT32_MAX
+from libc.string cimport memcmp, memset
+
+
+cdef extern from "Python.h":
+    ctypedef Py_ssize_t Py_hash_t
+
+
+cdef enum:
+    EMPTY = -1
+    REMOVED = -2
+    MIN_SLOTS = 8
+
+
+ctypedef struct Entry:
+    PyObject* key  # NULL: removed
+    PyObject* value
+
+
+ctypedef struct KeyTableAPI:
+    int (*find)(object, object, PyObject**) except -1
+    int (*store)(object, object, object) except -1
+
+
+_MISSING = object()
+
+
+cdef inline bint _same_key(PyObject* stored, object key, Py_hash_t hash_value) except -1:
+    """``stored`` (a different object) equals ``key`` whose hash is ``hash_value``."""
+    cdef object other = <object>stored
+    cdef Py_ssize_t size
+    if PyBytes_CheckExact(other) and PyBytes_CheckExact(key):
+        size = PyBytes_GET_SIZE(key)
+        if PyBytes_GET_SIZE(other) != size:
+            return False
+        if PyObject_Hash(other) != hash_value:  # cached by bytes: no rehash
+            return False
+        return memcmp(PyBytes_AS_STRING(other), PyBytes_AS_STRING(key), size) == 0
+    if PyObject_Hash(other) != hash_value:
+        return False
+    return PyObject_RichCompareBool(other, key, Py_EQ)
+
+
+cdef class KeyTable:
+    cdef Entry* entries
+    cdef Py_ssize_t used  # entries in use, holes included
+    cdef Py_ssize_t capacity  # entries allocated
+    cdef Py_ssize_t live  # keys present
+    cdef Py_ssize_t start  # no key before this entry (a hint, kept by removals at the front)
+    cdef int32_t* slots
+    cdef Py_ssize_t mask  # slot count - 1 (slots is NULL while the table never held a key)
+    cdef Py_ssize_t filled  # slots not EMPTY
+
+    def __dealloc__(self):
+        self._release()
+
+    cdef void _release(self) noexcept:
+        cdef Entry* entries = self.entries
+        cdef Py_ssize_t used = self.used, i
+        self.entries = NULL
+        self.used = self.capacity = self.live = self.start = self.filled = 0
+        PyMem_RawFree(self.slots)
+        self.slots = NULL
+        self.mask = 0
+        # Dropped after the table is consistent: a value's finaliser may look at the table.
+        for i in range(used):
+            Py_XDECREF(entries[i].key)
+            Py_XDECREF(entries[i].value)
+        PyMem_RawFree(entries)
+
+    # -- the index -------------------------------------------------------------------------------
+
+    cdef Py_ssize_t _lookup(self, object key, Py_hash_t hash_value, Py_ssize_t* slot_out) except -2:
+        """The entry of ``key`` (its slot in ``slot_out``), or -1 with ``slot_out`` the slot a
+        new key would take (the first REMOVED slot met, else the EMPTY one ending the probe)."""
+        cdef size_t mask = <size_t>self.mask
+        cdef size_t perturb = <size_t>hash_value
+        cdef size_t i = <size_t>hash_value & mask
+        cdef Py_ssize_t free_slot = -1
+        cdef int32_t index
+        cdef PyObject* stored
+        if self.slots == NULL:
+            slot_out[0] = -1
+            return -1
+        while True:
+            index = self.slots[i]
+            if index == EMPTY:
+                slot_out[0] = free_slot if free_slot >= 0 else <Py_ssize_t>i
+                return -1
+            if index == REMOVED:
+                if free_slot < 0:
+                    free_slot = <Py_ssize_t>i
+            else:
+                stored = self.entries[index].key
+                if stored == <PyObject*>key:
+                    slot_out[0] = <Py_ssize_t>i
+                    return index
+                Py_INCREF(<object>stored)  # an __eq__ of some key type may change the table
+                try:
+                    if _same_key(stored, key, hash_value):
+                        slot_out[0] = <Py_ssize_t>i
+                        return index
+                finally:
+                    Py_DECREF(<object>stored)
+                if self.slots == NULL or <size_t>self.mask != mask:
+                    return self._lookup(key, hash_value, slot_out)  # rebuilt meanwhile: again
+            perturb >>= 5
+            i = (i * 5 + perturb + 1) & mask
+
+    cdef int _rebuild(self, Py_ssize_t slot_count) except -1:
+        """Drop the holes from ``entries`` (keeping the order) and index them in
+        ``slot_count`` slots."""
+        cdef int32_t* slots
+        cdef Py_ssize_t i, kept = 0
+        cdef size_t mask, perturb, position
+        cdef Py_hash_t hash_value
+        for i in range(self.start, self.used):
+            if self.entries[i].key != NULL:
+                self.entries[kept] = self.entries[i]
+                kept += 1
+        self.used = kept
+        self.start = 0
+        slots = <int32_t*>PyMem_RawMalloc(slot_count * sizeof(int32_t))
+        if slots == NULL:
+            raise MemoryError()
+        memset(slots, 0xFF, slot_count * sizeof(int32_t))  # all EMPTY (-1)
+        PyMem_RawFree(self.slots)
+        self.slots = slots
+        self.mask = slot_count - 1
+        self.filled = kept
+        mask = <size_t>self.mask
+        for i in range(kept):
+            hash_value = PyObject_Hash(<object>self.entries[i].key)  # hashed before: cannot fail
+            perturb = <size_t>hash_value
+            position = <size_t>hash_value & mask
+            while slots[position] != EMPTY:
+                perturb >>= 5
+                position = (position * 5 + perturb + 1) & mask
+            slots[position] = <int32_t>i
+        return 0
+
+    cdef int _make_room(self) except -1:
+        """Room for one more key: a free entry at the end, and the index at most two thirds
+        full after it. 1 when the index was rebuilt (slots found before are stale)."""
+        cdef Py_ssize_t slot_count, capacity
+        cdef Entry* grown
+        cdef int rebuilt = 0
+        if (self.filled + 1) * 3 > (self.mask + 1) * 2 or self.slots == NULL:
+            slot_count = MIN_SLOTS
+            while slot_count * 2 < (self.live + 1) * 4:  # at most half full once rebuilt
+                slot_count *= 2
+            self._rebuild(slot_count)
+            rebuilt = 1
+        if self.used == self.capacity:
+            if self.live < self.used - self.used // 8:
+                # Mostly holes after many removals: close them instead of growing.
+                self._rebuild(self.mask + 1)
+                return 1
+            capacity = self.capacity + self.capacity // 4 + 4
+            if capacity > INT32_MAX:
+                raise MemoryError("too many keys for one table")
+            grown = <Entry*>PyMem_RawRealloc(self.entries, capacity * sizeof(Entry))
+            if grown == NULL:
+                raise MemoryError()
+            self.entries = grown
+            self.capacity = capacity
+        return rebuilt
+
+    # -- the C API (also used by the Python methods) -----------------------------------------------
+
+    cdef PyObject* find(self, object key) except? NULL:
+        """The value of ``key`` (borrowed), or NULL without an exception when it is absent."""
+        cdef Py_ssize_t slot
+        cdef Py_ssize_t index = self._lookup(key, PyObject_Hash(key), &slot)
+        if index < 0:
+            return NULL
+        return self.entries[index].value
+
+    cdef int store(self, object key, object value) except -1:
+        """``table[key] = value``: 1 when the key is new, 0 when it replaced a value."""
+        cdef Py_hash_t hash_value = PyObject_Hash(key)
+        cdef Py_ssize_t slot
+        cdef Py_ssize_t index = self._lookup(key, hash_value, &slot)
+        cdef PyObject* old
+        if index >= 0:
+            old = self.entries[index].value
+            Py_INCREF(value)
+            self.entries[index].value = <PyObject*>value
+            Py_DECREF(<object>old)
+            return 0
+        if self._make_room():
+            self._lookup(key, hash_value, &slot)
+        elif slot < 0:
+            self._lookup(key, hash_value, &slot)
+        index = self.used
+        if self.slots[slot] == EMPTY:
+            self.filled += 1
+        self.slots[slot] = <int32_t>index
+        Py_INCREF(key)
+        Py_INCREF(value)
+        self.entries[index].key = <PyObject*>key
+        self.entries[index].value = <PyObject*>value
+        self.used = index + 1
+        self.live += 1
+        return 1
+
+    cdef object take(self, object key, object default):
+        """Remove ``key`` and return its value; ``default`` when absent (``_MISSING``: KeyError)."""
+        cdef Py_ssize_t slot
+        cdef Py_ssize_t index = self._lookup(key, PyObject_Hash(key), &slot)
+        cdef PyObject* old_key
+        cdef object value
+        if index < 0:
+            if default is _MISSING:
+                raise KeyError(key)
+            return default
+        old_key = self.entries[index].key
+        value = <object>self.entries[index].value  # our reference now belongs to ``value``
+        Py_DECREF(value)
+        self.entries[index].key = NULL
+        self.entries[index].value = NULL
+        self.slots[slot] = REMOVED
+        self.live -= 1
+        if index == self.used - 1:
+            # The newest entry: give the space back (keeps append-and-remove patterns tidy).
+            while self.used > self.start and self.entries[self.used - 1].key == NULL:
+                self.used -= 1
+        if index == self.start:
+            while self.start < self.used and self.entries[self.start].key == NULL:
+                self.start += 1
+        if self.live == 0:
+            self.used = self.start = 0
+        Py_DECREF(<object>old_key)
+        return value
+
+    # -- the dict interface ------------------------------------------------------------------------
+
+    def __len__(self):
+        return self.live
+
+    def __contains__(self, key):
+        cdef Py_ssize_t slot
+        return self._lookup(key, PyObject_Hash(key), &slot) >= 0
+
+    def __getitem__(self, key):
+        cdef PyObject* value = self.find(key)
+        if value == NULL:
+            raise KeyError(key)
+        return <object>value
+
+    def __setitem__(self, key, value):
+        self.store(key, value)
+
+    def __delitem__(self, key):
+        self.take(key, _MISSING)
+
+    def get(self, key, default=None):
+        cdef PyObject* value = self.find(key)
+        if value == NULL:
+            return default
+        return <object>value
+
+    def pop(self, key, default=_MISSING):
+        return self.take(key, default)
+
+    def setdefault(self, key, default=None):
+        cdef PyObject* value = self.find(key)
+        if value != NULL:
+            return <object>value
+        self.store(key, default)
+        return default
+
+    def clear(self):
+        self._release()
+
+    def __iter__(self):
+        return _Walk(self, _KEYS, False)
+
+    def __reversed__(self):
+        return _Walk(self, _KEYS, True)
+
+    def keys(self):
+        return _Walk(self, _KEYS, False)
+
+    def values(self):
+        return _Walk(self, _VALUES, False)
+
+    def items(self):
+        return _Walk(self, _ITEMS, False)
+
+    def __sizeof__(self):
+        return sizeof(KeyTable) + self.capacity * sizeof(Entry) + (
+            (self.mask + 1) * sizeof(int32_t) if self.slots != NULL else 0)
+
+    def __repr__(self):
+        return "KeyTable({%s})" % ", ".join("%r: %r" % pair for pair in self.items())
+
+    def __reduce__(self):
+        return (_rebuilt, (list(self.items()),))
+
+
+def _rebuilt(pairs):
+    table = KeyTable()
+    for key, value in pairs:
+        table[key] = value
+    return table
+
+
+cdef enum:
+    _KEYS = 0
+    _VALUES = 1
+    _ITEMS = 2
+
+
+cdef class _Walk:
+    """An iterator over a KeyTable in insertion order (or the reverse)."""
+    cdef KeyTable table
+    cdef Py_ssize_t position
+    cdef Py_ssize_t expected_live
+    cdef int kind
+    cdef bint backwards
+
+    def __cinit__(self, KeyTable table, int kind, bint backwards):
+        self.table = table
+        self.kind = kind
+        self.backwards = backwards
+        self.expected_live = table.live
+        self.position = table.used - 1 if backwards else table.start
+
+    def __iter__(self):
+        return self
+
+    def __length_hint__(self):
+        return self.table.live
+
+    def __next__(self):
+        cdef KeyTable table = self.table
+        cdef Entry* entry
+        if table is None:
+            raise StopIteration
+        if table.live != self.expected_live:
+            self.expected_live = -1  # stays broken, as a dict iterator does
+            raise RuntimeError("dictionary changed size during iteration")
+        while 0 <= self.position < table.used:
+            entry = &table.entries[self.position]
+            if self.backwards:
+                self.position -= 1
+            else:
+                self.position += 1
+            if entry.key == NULL:
+                continue
+            if self.kind == _KEYS:
+                return <object>entry.key
+            if self.kind == _VALUES:
+                return <object>entry.value
+            return (<object>entry.key, <object>entry.value)
+        self.table = None
+        raise StopIteration
+
+
+# -- the C API for the compiled request lane ---------------------------------------------------------
+
+
+cdef int table_find(object table, object key, PyObject** out) except -1:
+    """1 and the value (borrowed) in ``out`` when ``key`` is in ``table``, else 0."""
+    out[0] = (<KeyTable>table).find(key)
+    return out[0] != NULL
+
+
+cdef int table_store(object table, object key, object value) except -1:
+    return (<KeyTable>table).store(key, value)
+
+
+cdef KeyTableAPI _api
+_api.find = table_find
+_api.store = table_store
+_C_API = PyCapsule_New(<void*>&_api, b"pyvalkey._speedups._keytable_c._C_API", NULL)
