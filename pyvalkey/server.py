@@ -195,6 +195,9 @@ class Server:
         self.stats.latency_tracking = bool(self.config.latency_tracking)
         self.slowlog = SlowLog(self)
         self.cron_jobs: list[Callable[[], None]] = []
+        # Called before any output to a client when set: writes that must reach the kernel
+        # before a reply may leave (the AOF's buffer, pyvalkey/commands/aof.py).
+        self.write_barrier: Callable[[], None] | None = None
         self.client_close_hooks: list[Callable[[Client], None]] = []
         self.clients: dict[int, Client] = {}
         self._next_client_id = 1

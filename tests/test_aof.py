@@ -345,6 +345,130 @@ def test_no_acknowledged_write_lost_on_kill(workdir: str) -> None:
         server.stop()
 
 
+def _aof_server(directory: str, fsync: str) -> tuple[Server, str]:
+    """An in-process server writing its AOF under ``directory``; (server, incr file path)."""
+    config = Config()
+    config.appenddirname = os.path.join(directory, "appendonlydir")
+    config.appendonly = True
+    config.appendfsync = fsync
+    server = Server(config)
+    current = aof_commands.state(server)
+    current.load()
+    current.open_on_start()
+    return server, current.path(current.manifest.incrs[-1].name)
+
+
+@pytest.mark.parametrize("fsync", ["always", "everysec"])
+def test_a_read_of_writes_is_one_write_before_its_replies(
+    workdir: str, fsync: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pipeline of writes reaches the file with one write(2) (and under ``always`` one
+    fsync), and before any of its replies is handed to the socket."""
+    from inprocess import FakeTransport
+
+    from pyvalkey.net.connection import Connection
+
+    server, incr = _aof_server(workdir, fsync)
+    writes: list[int] = []
+    fsyncs: list[int] = []
+    real_write_all, real_fsync = aof.write_all, os.fsync
+    monkeypatch.setattr(aof, "write_all", lambda fd, data: writes.append(len(data)) or real_write_all(fd, data))
+    monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd) or real_fsync(fd))
+
+    on_disk_at_reply: list[bytes] = []
+
+    class Observing(FakeTransport):
+        def write(self, data: bytes) -> None:
+            on_disk_at_reply.append(Path(incr).read_bytes())
+            super().write(data)
+
+    conn = Connection(server)
+    transport = Observing()
+    conn.connection_made(transport)  # type: ignore[arg-type]
+    pipeline = b"".join(_record(b"SET", b"k%d" % i, b"v%d" % i) for i in range(50)) + _record(b"INCR", b"n")
+    conn.data_received(pipeline)
+    assert bytes(transport.data) == b"+OK\r\n" * 50 + b":1\r\n"
+    assert len(writes) == 1
+    assert len(fsyncs) == (1 if fsync == "always" else 0)
+    # The file held every write of the read when the replies went out.
+    assert on_disk_at_reply == [Path(incr).read_bytes()]
+    assert on_disk_at_reply[0].endswith(_record(b"SET", b"k49", b"v49") + _record(b"INCR", b"n"))
+    assert server.write_barrier is None and not aof_commands.state(server).buffer
+    # Reads alone write nothing.
+    conn.data_received(_record(b"GET", b"k1"))
+    assert len(writes) == 1
+    server.shutdown_hooks[-1]()  # AofState.on_close
+
+
+def test_writes_without_replies_are_written_by_cron_and_before_fsync(workdir: str) -> None:
+    """No client output follows a write made with CLIENT REPLY OFF: the cron writes it within a
+    tick; WAITAOF's local count and every fsync write the buffer first."""
+    from inprocess import FakeTransport
+
+    from pyvalkey.net.connection import Connection
+
+    server, incr = _aof_server(workdir, "everysec")
+    current = aof_commands.state(server)
+    conn = Connection(server)
+    transport = FakeTransport()
+    conn.connection_made(transport)  # type: ignore[arg-type]
+    conn.data_received(_record(b"CLIENT", b"REPLY", b"OFF") + _record(b"SET", b"quiet", b"1"))
+    assert transport.data == b""
+    # Connection.flush ran after the read: the write went out with it, though nothing was sent.
+    assert Path(incr).read_bytes().endswith(_record(b"SET", b"quiet", b"1"))
+    # Writes made outside any client read (here: fed directly, as active expiry feeds) wait
+    # for the cron.
+    server.propagator.emit_now(0, [b"DEL", b"gone"])
+    assert current.buffer and not Path(incr).read_bytes().endswith(_record(b"DEL", b"gone"))
+    info = dict(aof_commands._info_lines(server))
+    assert info["aof_buffer_length"] == len(_record(b"DEL", b"gone"))
+    server.cron()
+    assert not current.buffer and Path(incr).read_bytes().endswith(_record(b"DEL", b"gone"))
+    server.propagator.emit_now(0, [b"DEL", b"gone2"])
+    current.fsync_now()
+    assert Path(incr).read_bytes().endswith(_record(b"DEL", b"gone2"))
+    server.propagator.emit_now(0, [b"DEL", b"gone3"])
+    from pyvalkey.replication.primary import primary
+
+    assert primary(server).local_fsynced() is False  # written now, fsync still pending (everysec)
+    assert Path(incr).read_bytes().endswith(_record(b"DEL", b"gone3"))
+    current.fsync_now()
+    assert primary(server).local_fsynced() is True
+    server.shutdown_hooks[-1]()
+
+
+def test_pipelined_writes_survive_kill_once_acknowledged(workdir: str) -> None:
+    """kill -9 right after the replies to a pipeline (with a transaction and a served BLPOP in
+    it): every acknowledged write is in the file."""
+    server = start_pyvalkey("--dir", workdir, "--appendonly", "yes", "--appendfsync", "everysec")
+    try:
+        waiter, client = RawClient(server.port), RawClient(server.port)
+        waiter.send(_record(b"BLPOP", b"queue", b"0"))
+        time.sleep(0.2)
+        pipeline = b"".join(_record(b"SET", b"p%d" % i, b"%d" % i) for i in range(200))
+        pipeline += _record(b"MULTI") + _record(b"INCR", b"t") + _record(b"RPUSH", b"queue", b"a", b"b") + _record(b"EXEC")
+        client.send(pipeline)
+        replies = b""
+        expected = b"+OK\r\n" * 200 + b"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:1\r\n:2\r\n"
+        deadline = time.monotonic() + 10
+        while len(replies) < len(expected):
+            assert time.monotonic() < deadline
+            replies += client.sock.recv(65536)
+        assert replies == expected
+        assert waiter.read_reply() == b"*2\r\n$5\r\nqueue\r\n$1\r\na\r\n"
+    finally:
+        _kill(server)
+    server = start_pyvalkey("--dir", workdir, "--appendonly", "yes")
+    try:
+        client = RawClient(server.port)
+        assert client("GET", "p199") == b"$3\r\n199\r\n"
+        assert client("GET", "t") == b"$1\r\n1\r\n"
+        assert client("LRANGE", "queue", "0", "-1") == b"*1\r\n$1\r\nb\r\n"
+        client.close()
+    finally:
+        server.stop()
+
+
 def test_publish_is_not_persisted(workdir: str) -> None:
     """PUBLISH is forwarded to replicas but never written to the AOF; a transaction holding a
     PUBLISH keeps its other writes, and the oracle loads the result."""

@@ -5,13 +5,19 @@ policies, BGREWRITEAOF and automatic rewrites, start-up loading, DEBUG LOADAOF, 
 State lives in one ``AofState`` per server (``server.aof_state``), created on first use.
 File formats (manifest, replay, dataset as commands) are in pyvalkey/persistence/aof.py.
 
-Durability (``appendfsync always``): the dispatcher runs a command, which encodes its reply into
-``client.out``, then calls ``propagator.end_unit()``, which calls ``feed`` here; ``feed`` writes
-and fsyncs before returning. The connection (net/connection.py ``process``) writes
-``client.out`` to the socket only after ``execute`` returned, so no reply to a write leaves the
-server before the write is on disk. Served blocked clients (blocking.py) call ``end_unit`` the
-same way before their replies are flushed. ``everysec`` fsyncs from cron at most once a
-second; ``no`` leaves it to the kernel. Either way the bytes reach the kernel before the reply.
+Durability. The dispatcher runs a command, which encodes its reply into ``client.out``, then
+calls ``propagator.end_unit()``, which calls ``feed`` here; ``feed`` appends the unit to
+``buffer`` and sets ``server.write_barrier``. Every output to a client goes through
+``Connection.flush`` (net/connection.py), which calls the barrier first: ``flush_buffer`` writes
+the buffer with one write(2) (and, with ``appendfsync always``, fsyncs) before any reply,
+notification or MONITOR line of that read leaves the server. So a pipeline of writes costs one
+write (and one fsync) per read instead of one per command, as Valkey's ``beforeSleep`` flushes
+its AOF buffer once per event-loop iteration before writing to clients, and no reply to a write
+leaves before the write reached the kernel (``always``: the disk). Writes that no client output
+follows (active expiry, CLIENT REPLY OFF, a replica applying its stream) are written by the cron
+within a tick; anything that fsyncs, switches or reads the files (``fsync_now``: rewrites,
+shutdown, DEBUG LOADAOF, CONFIG SET appendonly no) and WAITAOF's local count write the buffer
+first. ``everysec`` fsyncs from cron at most once a second; ``no`` leaves it to the kernel.
 
 A rewrite forks: the child writes the new base (an RDB image when ``aof-use-rdb-preamble``,
 commands otherwise) from its copy-on-write snapshot, while the parent, at fork time, switches
@@ -85,6 +91,7 @@ class AofState:
         self.last_ts = 0
         self.fsync_pending = False
         self.last_fsync = time.monotonic()
+        self.buffer = bytearray()  # units fed since the last write (see the module docstring)
         self.attached = False
         server.cron_jobs.append(self.cron)
         server.shutdown_hooks.append(self.on_close)
@@ -134,7 +141,9 @@ class AofState:
         unit = persistent_part(unit)
         if not unit:
             return
-        out = bytearray()
+        out = self.buffer
+        if not out:
+            self.server.write_barrier = self.flush_buffer
         if self.server.config.aof_timestamp_enabled:
             now = int(time.time())
             if now != self.last_ts:
@@ -145,7 +154,16 @@ class AofState:
                 out += encode_commands([[b"SELECT", b"%d" % db_index]])
                 self.selected_db = db_index
             out += encode_commands([argv])
-        self.write(out)
+
+    def flush_buffer(self) -> None:
+        """Write what ``feed`` buffered (and fsync it under ``appendfsync always``)."""
+        self.server.write_barrier = None
+        buffer = self.buffer
+        if not buffer:
+            return
+        if self.fd >= 0:
+            self.write(buffer)
+        buffer.clear()
 
     def write(self, data: bytes | bytearray) -> None:
         try:
@@ -168,6 +186,8 @@ class AofState:
             self.fsync_pending = True
 
     def fsync_now(self) -> None:
+        if self.buffer:
+            self.flush_buffer()
         if self.fd >= 0:
             try:
                 os.fsync(self.fd)
@@ -400,6 +420,8 @@ class AofState:
     # -- cron ----------------------------------------------------------------------------------
 
     def cron(self) -> None:
+        if self.buffer:
+            self.flush_buffer()
         self.reap()
         if (
             self.fsync_pending
@@ -691,7 +713,7 @@ def _info_lines(server: Server) -> list[tuple[str, Any]]:
         ("aof_current_size", current.current_size),
         ("aof_base_size", current.base_size),
         ("aof_pending_rewrite", 1 if current.rewrite_scheduled else 0),
-        ("aof_buffer_length", 0),
+        ("aof_buffer_length", len(current.buffer)),
         ("aof_pending_bio_fsync", 0),
         ("aof_delayed_fsync", 0),
     ]

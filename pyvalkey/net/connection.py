@@ -132,6 +132,9 @@ class Connection(asyncio.Protocol):
         client = self.client
         if client is None:
             return
+        barrier = self.server.write_barrier
+        if barrier is not None:
+            barrier()  # the AOF's buffered writes go first (pyvalkey/commands/aof.py)
         out = client.out
         if out and self.transport is not None and not self.transport.is_closing():
             data = bytes(out)

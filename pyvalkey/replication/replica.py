@@ -704,6 +704,8 @@ class ReplicaLink:
         self.last_cron = now
         aof = getattr(self.server, "aof_state", None)
         if aof is not None and aof.fd >= 0:
+            if aof.buffer:
+                aof.flush_buffer()
             if not aof.fsync_pending:
                 self.fsynced_off = self.reploff
         else:
