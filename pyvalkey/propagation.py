@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from pyvalkey.server import Server
     from pyvalkey.storage.database import Database
 
-__all__ = ["Propagator", "ReplicationOnly", "Sink", "encode_commands"]
+__all__ = ["Propagator", "ReplicationOnly", "Sink", "append_command", "encode_commands"]
 
 Unit = list[tuple[int, list[bytes]]]  # (database index, argv) in order
 
@@ -39,9 +39,12 @@ class ReplicationOnly(list):  # type: ignore[type-arg]
 def persistent_part(unit: Unit) -> Unit:
     """What of ``unit`` the AOF keeps: no replication-only commands, and no MULTI/EXEC left
     around nothing."""
+    for entry in unit:
+        if type(entry[1]) is ReplicationOnly:
+            break
+    else:
+        return unit  # the common case, checked without building a list
     kept = [entry for entry in unit if type(entry[1]) is not ReplicationOnly]
-    if len(kept) == len(unit):
-        return unit
     if len(kept) == 2 and kept[0][1] == [b"MULTI"]:
         return []
     return kept
@@ -59,6 +62,12 @@ def encode_commands(commands: list[list[bytes]]) -> bytes:
         for arg in argv:
             parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
     return b"".join(parts)
+
+
+def append_command(out: bytearray, argv: list[bytes]) -> None:
+    """Append one command to ``out`` in that format. The feeds call it as
+    ``pyvalkey._speedups.append_command``: this, or its compiled twin in lane.pyx."""
+    out += encode_commands([argv])
 
 
 class Propagator:
@@ -100,6 +109,18 @@ class Propagator:
                 self.unit.append((db_index, command))
         elif changed and not ran_others:
             self.unit.append((db_index, list(argv)))
+
+    def feed_write(self, db_index: int, argv: list[bytes]) -> None:
+        """``record`` and ``end_unit`` at once for a top-level command that changed data, ran
+        no other command and rewrote nothing (the compiled lane's SET and INCR): its unit is
+        itself. ``argv`` is the caller's to give away."""
+        if self.unit or self._rewritten is not None:
+            self.record(db_index, argv, True, False)
+            self.end_unit()
+            return
+        unit = [(db_index, argv)]
+        for sink in self.sinks:
+            sink.feed(unit)
 
     def end_unit(self) -> None:
         """The top-level command is done: hand its writes to the sinks."""

@@ -380,3 +380,36 @@ def test_hll_patterns_match_the_python_twin() -> None:
     compiled = _speedups.compiled_hll().pattern_list  # type: ignore[union-attr]
     assert compiled(elements) == hyperloglog.pattern_list(elements)
     assert compiled(iter(elements[:10])) == hyperloglog.pattern_list(elements[:10])
+
+
+# -- the write feed's encoder (lane.append_command) ---------------------------------------------
+
+
+@pytest.mark.skipif(_speedups.compiled_lane() is None, reason="the compiled accelerator is not built")
+def test_append_command_matches_the_python_twin() -> None:
+    """Plain and list-subclass argvs (PUBLISH is fed as ReplicationOnly), bytearray values (a
+    string changed in place), other bytes-like arguments, empty and large ones; appended after
+    what the buffer already holds."""
+    from pyvalkey.propagation import ReplicationOnly, append_command, encode_commands
+
+    compiled = _speedups.compiled_lane().append_command  # type: ignore[union-attr]
+    cases: list[Any] = [
+        [b"SET", b"k", b"v"],
+        [],
+        [b""],
+        [b"SET", bytearray(b"k"), bytearray(b"\r\n" * 40)],
+        [b"x" * 100_000, b"y"],
+        [b"APPEND", memoryview(b"mv")],
+        ReplicationOnly([b"PUBLISH", b"ch", b"msg"]),
+    ]
+    for argv in cases:
+        expected = bytearray(b"before")
+        append_command(expected, argv)
+        assert bytes(expected) == b"before" + encode_commands([argv])
+        out = bytearray(b"before")
+        compiled(out, argv)
+        assert out == expected
+    with pytest.raises(TypeError):
+        append_command(bytearray(), [1])
+    with pytest.raises(TypeError):
+        compiled(bytearray(), [1])

@@ -7,7 +7,8 @@ Four extension modules are built by setup.py when the build has Cython and a C c
 * ``_lane_c``, compiled from ``lane.pyx``: a request lane that parses requests in C and runs
   GET, SET, INCR and PING there (see its docstring). With it, clients get the pure-Python
   reader (``new_reader``), since the lane, not hiredis, reads their buffer; its Python twin is
-  the loop over hiredis;
+  the loop over hiredis. It also encodes the commands the AOF and replicas are fed
+  (``append_command``, twin of ``propagation.append_command``);
 * ``_hll_c``, compiled from ``hll.pyx``: HyperLogLog's element hashing (``hll_pattern_list``),
   the twin of ``storage.hyperloglog.pattern_list``;
 * ``_keytable_c``, compiled from ``keytable.pyx``: ``KeyTable``, the keyspace's key -> value
@@ -33,10 +34,12 @@ from types import ModuleType
 from typing import Any
 
 from pyvalkey._speedups import hotloop as _hotloop
+from pyvalkey.propagation import append_command as _python_append_command
 from pyvalkey.protocol.reader import PythonRequestReader, RequestReader
 
 __all__ = [
     "IMPLEMENTATION",
+    "append_command",
     "compiled_hll",
     "compiled_keytable",
     "compiled_lane",
@@ -105,6 +108,11 @@ def compiled_keytable() -> ModuleType | None:
     return _current(_keytable_c, "keytable.pyx")
 
 
+# How the AOF and the replication feed append a command to their buffers: the compiled
+# lane.append_command when chosen, else pyvalkey.propagation.append_command.
+append_command: Any = _python_append_command
+
+
 # The compiled pattern_list for HyperLogLog elements when chosen; None: the Python one
 # (pyvalkey/storage/hyperloglog.py reads this at each PFADD).
 hll_pattern_list: Any = None
@@ -113,7 +121,7 @@ hll_pattern_list: Any = None
 def use(implementation: str) -> None:
     """Switch to ``"compiled"`` (ValueError when it is not available) or ``"python"``.
     Clients connected before a switch keep the reader they have; the loop serves both kinds."""
-    global IMPLEMENTATION, _reader_class, hll_pattern_list, _keytable_class
+    global IMPLEMENTATION, _reader_class, hll_pattern_list, _keytable_class, append_command
     if implementation == "compiled":
         wire = compiled_wire()
         lane = compiled_lane()
@@ -126,12 +134,14 @@ def use(implementation: str) -> None:
         _reader_class = PythonRequestReader
         hll_pattern_list = hll.pattern_list
         _keytable_class = keytable.KeyTable
+        append_command = lane.append_command
     elif implementation == "python":
         _hotloop._end_of_request = None
         _hotloop._native_lane = None
         _reader_class = RequestReader
         hll_pattern_list = None
         _keytable_class = dict
+        append_command = _python_append_command
     else:
         raise ValueError(implementation)
     IMPLEMENTATION = implementation

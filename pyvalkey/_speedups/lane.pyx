@@ -50,7 +50,7 @@ from pyvalkey.latency import note_slow_call
 from pyvalkey.protocol.replies import ErrorReply, Raw
 from pyvalkey.protocol.writer import encode, encode_error
 
-__all__ = ["next_request"]
+__all__ = ["append_command", "next_request"]
 
 # Commands run natively (indexes into Dispatcher.native_commands).
 DEF NATIVE_GET = 0
@@ -844,10 +844,8 @@ cdef class _Batch:
         if not self.run(kind, p, offsets, lengths):
             propagator.calls = calls_before  # not run: call() counts it when it runs it
             return 0
-        propagator.record(_slot(self.db, database_slots[D_INDEX]), argv, kind == NATIVE_SET or kind == NATIVE_INCR,
-                          propagator.calls > calls_before + 1)
-        if propagator.unit:
-            propagator.end_unit()
+        # A native SET or INCR always writes and runs nothing inside; ``argv`` was made for it.
+        propagator.feed_write(_slot(self.db, database_slots[D_INDEX]), argv)
         return 1
 
     cdef int slow_call(self, int kind, const char* p, Py_ssize_t* offsets, Py_ssize_t* lengths,
@@ -960,3 +958,25 @@ def next_request(client, server, reader):
             pos = 0
         reader._pos = pos
     return result
+
+
+def append_command(bytearray out, argv):
+    """Append ``argv`` (a list, or a subclass such as ReplicationOnly) to ``out`` as one RESP
+    multibulk request, the AOF's and the replication stream's format: the twin of
+    pyvalkey.propagation.append_command."""
+    cdef Py_ssize_t i, n = len(argv)
+    cdef object arg
+    for i in range(n):
+        kind = type(argv[i])
+        if kind is not bytes and kind is not bytearray:
+            # Other bytes-like arguments: the Python encoder's result (and errors), unchanged.
+            from pyvalkey.propagation import encode_commands
+            out += encode_commands([argv])
+            return
+    _append_line(out, b'*', n)
+    for i in range(n):
+        arg = argv[i]
+        if type(arg) is bytes:
+            _append_bulk(out, PyBytes_AS_STRING(arg), PyBytes_GET_SIZE(arg))
+        else:
+            _append_bulk(out, PyByteArray_AS_STRING(arg), PyByteArray_GET_SIZE(arg))

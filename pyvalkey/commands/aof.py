@@ -33,6 +33,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
+from pyvalkey import _speedups
 from pyvalkey import info as info_module
 from pyvalkey.commands.registry import COMMANDS, SHUTDOWN_HOOKS, Command, command, debug_subcommand
 from pyvalkey.config import ConfigError
@@ -153,7 +154,7 @@ class AofState:
             if db_index >= 0 and db_index != self.selected_db:
                 out += encode_commands([[b"SELECT", b"%d" % db_index]])
                 self.selected_db = db_index
-            out += encode_commands([argv])
+            _speedups.append_command(out, argv)
 
     def flush_buffer(self) -> None:
         """Write what ``feed`` buffered (and fsync it under ``appendfsync always``)."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from pyvalkey import _speedups
 from pyvalkey.errors import ErrorReply
 from pyvalkey.propagation import Unit, encode_commands
 from pyvalkey.protocol.replies import NoReply
@@ -134,7 +135,7 @@ class ReplicationPrimary:
             if db_index >= 0 and db_index != self.stream_db:
                 out += encode_commands([[b"SELECT", b"%d" % db_index]])
                 self.stream_db = db_index
-            out += encode_commands([argv])
+            _speedups.append_command(out, argv)
         self._append(bytes(out))
         writer = self._writer
         if writer is not None:
