@@ -175,6 +175,15 @@ def test_copies_and_dict_conversion() -> None:
         assert type(clone) is type(table)
         assert list(clone.items()) == list(table.items())
     assert dict(table) == {b"k%d" % i: [i] for i in range(100)}
+    # Equality as dicts have it: same items in any order, against dicts and tables alike.
+    shuffled = new_table()
+    for i in reversed(range(100)):
+        shuffled[b"k%d" % i] = [i]
+    assert table == shuffled and shuffled == dict(table) and dict(table) == shuffled
+    shuffled[b"k0"] = [1]
+    assert table != shuffled and not (table == {}) and table != [1]
+    with pytest.raises(TypeError):
+        hash(table)
     assert "b'k0': [0]" in repr(table)
 
 
@@ -222,3 +231,84 @@ def test_databases_use_the_chosen_table() -> None:
             assert type(db.data) is kind
     finally:
         _speedups.use(before)
+
+
+# -- DeadlineHeap (the expiry heap) against its twin, pyvalkey/storage/deadlines.py ----------------
+
+
+def _heaps() -> tuple[Any, Any]:
+    from pyvalkey.storage.deadlines import DeadlineHeap
+
+    assert KEYTABLE is not None
+    return KEYTABLE.DeadlineHeap(), DeadlineHeap()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_deadline_heap_pops_as_its_twin(seed: int) -> None:
+    """Random pushes (many equal deadlines, so key order decides; repeated keys), pops up to
+    moving times and rebuilds: the same entries in the same order."""
+    rng = random.Random(seed)
+    compiled, twin = _heaps()
+    now = 1_700_000_000_000
+    live: dict[Any, int] = {}
+    for _ in range(4000):
+        op = rng.random()
+        if op < 0.55:
+            key = b"k%d" % rng.randrange(300) + b"x" * rng.randrange(3)
+            deadline = now + rng.choice([0, 1, 1, 5, 1000, -3]) + rng.randrange(3)
+            compiled.push(deadline, key)
+            twin.push(deadline, key)
+            live[key] = deadline
+        elif op < 0.95:
+            now += rng.randrange(4)
+            while True:
+                got, expected = compiled.pop_due(now), twin.pop_due(now)
+                assert got == expected
+                if got is None:
+                    break
+        else:
+            compiled.rebuild(live)
+            twin.rebuild(live)
+        assert len(compiled) == len(twin)
+    drained = []
+    while (entry := compiled.pop_due(2**62)) is not None:
+        drained.append(entry)
+        assert entry == twin.pop_due(2**62)
+    assert drained == sorted(drained) and len(compiled) == len(twin) == 0
+
+
+def test_deadline_heap_keys_of_other_types_and_limits() -> None:
+    compiled, twin = _heaps()
+    for heap in (compiled, twin):
+        for key in ("b", "a", 3, 1):  # same deadline: keys compare among their own type
+            heap.push(5, key) if not isinstance(key, int) else heap.push(6, key)
+    assert [compiled.pop_due(10) for _ in range(5)] == [twin.pop_due(10) for _ in range(5)]
+    with pytest.raises(OverflowError):
+        compiled.push(2**63, b"k")
+    assert len(compiled) == 0
+    compiled.push(7, b"k")
+    assert compiled.pop_due(6) is None and compiled.pop_due(7) == (7, b"k")
+    for i in range(1000):
+        compiled.push(i, b"key:%d" % i)
+        twin.push(i, b"key:%d" % i)
+    tuples = sum(sys.getsizeof(entry) for entry in twin.entries)
+    assert sys.getsizeof(compiled) < 16 * 1000 * 2 < sys.getsizeof(twin.entries) + tuples
+
+
+def test_deadline_heap_releases_its_keys() -> None:
+    compiled, _ = _heaps()
+    key = b"a key nobody else holds" + b"!"
+    before = sys.getrefcount(key)
+    compiled.push(1, key)
+    compiled.push(2, key)
+    assert sys.getrefcount(key) == before + 2
+    popped = compiled.pop_due(1)
+    assert sys.getrefcount(key) == before + 2  # one in the heap, one in ``popped``
+    assert popped == (1, key)
+    del popped
+    assert sys.getrefcount(key) == before + 1
+    compiled.rebuild({})
+    assert sys.getrefcount(key) == before
+    compiled.push(3, key)
+    del compiled
+    assert sys.getrefcount(key) == before

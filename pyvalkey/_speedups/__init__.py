@@ -12,9 +12,10 @@ Four extension modules are built by setup.py when the build has Cython and a C c
 * ``_hll_c``, compiled from ``hll.pyx``: HyperLogLog's element hashing (``hll_pattern_list``),
   the twin of ``storage.hyperloglog.pattern_list``;
 * ``_keytable_c``, compiled from ``keytable.pyx``: ``KeyTable``, the keyspace's key -> value
-  table at about 25 bytes a key instead of a dict's 42 (``new_keytable``); its twin is ``dict``.
-  A database keeps the kind of table it was made with when the choice changes; both kinds
-  work everywhere.
+  table at about 25 bytes a key instead of a dict's 42 (``new_keytable``; its twin is ``dict``),
+  and ``DeadlineHeap``, the expiry heap at 16 bytes an entry instead of about 80
+  (``new_deadline_heap``; its twin is pyvalkey/storage/deadlines.py). A database keeps the
+  kinds it was made with when the choice changes; both kinds work everywhere.
 
 The compiled modules are used unless
 
@@ -35,6 +36,7 @@ from typing import Any
 
 from pyvalkey._speedups import hotloop as _hotloop
 from pyvalkey.propagation import append_command as _python_append_command
+from pyvalkey.storage.deadlines import DeadlineHeap as _PythonDeadlineHeap
 from pyvalkey.protocol.reader import PythonRequestReader, RequestReader
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "compiled_wire",
     "describe",
     "hll_pattern_list",
+    "new_deadline_heap",
     "new_keytable",
     "new_reader",
     "process_commands",
@@ -121,7 +124,7 @@ hll_pattern_list: Any = None
 def use(implementation: str) -> None:
     """Switch to ``"compiled"`` (ValueError when it is not available) or ``"python"``.
     Clients connected before a switch keep the reader they have; the loop serves both kinds."""
-    global IMPLEMENTATION, _reader_class, hll_pattern_list, _keytable_class, append_command
+    global IMPLEMENTATION, _reader_class, hll_pattern_list, _keytable_class, _deadline_heap_class, append_command
     if implementation == "compiled":
         wire = compiled_wire()
         lane = compiled_lane()
@@ -134,6 +137,7 @@ def use(implementation: str) -> None:
         _reader_class = PythonRequestReader
         hll_pattern_list = hll.pattern_list
         _keytable_class = keytable.KeyTable
+        _deadline_heap_class = keytable.DeadlineHeap
         append_command = lane.append_command
     elif implementation == "python":
         _hotloop._end_of_request = None
@@ -141,6 +145,7 @@ def use(implementation: str) -> None:
         _reader_class = RequestReader
         hll_pattern_list = None
         _keytable_class = dict
+        _deadline_heap_class = _PythonDeadlineHeap
         append_command = _python_append_command
     else:
         raise ValueError(implementation)
@@ -157,8 +162,14 @@ def new_keytable() -> Any:
     return _keytable_class()
 
 
+def new_deadline_heap() -> Any:
+    """An empty expiry heap for a database, of the kind the chosen implementation uses."""
+    return _deadline_heap_class()
+
+
 _reader_class: type[PythonRequestReader] = RequestReader
 _keytable_class: Any = dict
+_deadline_heap_class: Any = _PythonDeadlineHeap
 IMPLEMENTATION = "python"
 if (
     os.environ.get("PYVALKEY_PURE_PYTHON", "") in ("", "0")

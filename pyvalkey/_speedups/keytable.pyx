@@ -1,5 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""``KeyTable``: the keyspace's key -> value table, a compact stand-in for ``dict``.
+"""The keyspace's compact tables: ``KeyTable`` (below) and ``DeadlineHeap`` (at the end).
+
+``KeyTable``: the keyspace's key -> value table, a compact stand-in for ``dict``.
 
 A database holds one entry per key, so the table's own cost per key counts: with 1M small
 string keys a ``dict`` spends about 42 bytes a key on its table (24-byte entries, preallocated
@@ -21,16 +23,17 @@ The table behaves as the subset of ``dict`` the server uses: ``[]``, ``get``, ``
 (iterators, not views), ``clear``; changing its size while iterating raises RuntimeError, as a
 dict does. Its pure-Python twin is ``dict`` itself (``pyvalkey._speedups.new_keytable``).
 
-The compiled request lane (lane.pyx) reads and writes the table through the two C functions in
-the capsule ``_C_API`` (``table_find``, ``table_store``) instead of Python calls.
+The compiled request lane (lane.pyx) reads and writes the table through the C functions in the
+capsule ``_C_API`` (``table_find``, ``table_store``, ``table_remove``) instead of Python calls.
 """
 
-from cpython.object cimport PyObject, PyObject_Hash, PyObject_RichCompareBool, Py_EQ
+from cpython.object cimport PyObject, PyObject_Hash, PyObject_RichCompareBool, Py_EQ, Py_LT
 from cpython.ref cimport Py_INCREF, Py_DECREF, Py_XINCREF, Py_XDECREF
 from cpython.bytes cimport PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.pycapsule cimport PyCapsule_New
 from cpython.mem cimport PyMem_RawMalloc, PyMem_RawRealloc, PyMem_RawFree
 from libc.stdint cimport int32_t, INT32_MAX
+from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
 from libc.string cimport memcmp, memset
 
 
@@ -52,6 +55,7 @@ ctypedef struct Entry:
 ctypedef struct KeyTableAPI:
     int (*find)(object, object, PyObject**) except -1
     int (*store)(object, object, object) except -1
+    int (*remove)(object, object) except -1
 
 
 _MISSING = object()
@@ -320,6 +324,18 @@ cdef class KeyTable:
     def items(self):
         return _Walk(self, _ITEMS, False)
 
+    def __eq__(self, other):
+        """As dicts compare: the same keys with equal values, in any order (dicts too)."""
+        if not isinstance(other, (KeyTable, dict)):
+            return NotImplemented
+        if len(other) != self.live:
+            return False
+        for key, value in self.items():
+            found = other.get(key, _MISSING)
+            if found is _MISSING or not (found is value or found == value):
+                return False
+        return True
+
     def __sizeof__(self):
         return sizeof(KeyTable) + self.capacity * sizeof(Entry) + (
             (self.mask + 1) * sizeof(int32_t) if self.slots != NULL else 0)
@@ -403,7 +419,162 @@ cdef int table_store(object table, object key, object value) except -1:
     return (<KeyTable>table).store(key, value)
 
 
+cdef int table_remove(object table, object key) except -1:
+    """``del table[key]`` (KeyError when absent)."""
+    (<KeyTable>table).take(key, _MISSING)
+    return 0
+
+
 cdef KeyTableAPI _api
 _api.find = table_find
 _api.store = table_store
+_api.remove = table_remove
 _C_API = PyCapsule_New(<void*>&_api, b"pyvalkey._speedups._keytable_c._C_API", NULL)
+
+
+# -- the expiry heap -------------------------------------------------------------------------------
+
+
+ctypedef struct Deadline:
+    long long at  # ms
+    PyObject* key
+
+
+cdef int _key_before(object first, object second) except -1:
+    """``first < second`` as Python compares them (bytes: bytewise, then shorter first)."""
+    cdef Py_ssize_t first_size, second_size
+    cdef int order
+    if PyBytes_CheckExact(first) and PyBytes_CheckExact(second):
+        first_size = PyBytes_GET_SIZE(first)
+        second_size = PyBytes_GET_SIZE(second)
+        order = memcmp(PyBytes_AS_STRING(first), PyBytes_AS_STRING(second),
+                       first_size if first_size < second_size else second_size)
+        if order != 0:
+            return order < 0
+        return first_size < second_size
+    if first == second:
+        return 0
+    return PyObject_RichCompareBool(first, second, Py_LT)
+
+
+cdef inline int _before(Deadline* first, Deadline* second) except -1:
+    """The order of (deadline, key) tuples."""
+    if first.at != second.at:
+        return first.at < second.at
+    if first.key == second.key:
+        return 0
+    return _key_before(<object>first.key, <object>second.key)
+
+
+cdef class DeadlineHeap:
+    """The expiry heap of pyvalkey/storage/deadlines.py (its Python twin, which documents it),
+    with each entry a 16-byte (deadline, key) pair in one array."""
+    cdef Deadline* entries
+    cdef Py_ssize_t size
+    cdef Py_ssize_t capacity
+
+    def __dealloc__(self):
+        self._drop_all()
+
+    cdef void _drop_all(self) noexcept:
+        cdef Deadline* entries = self.entries
+        cdef Py_ssize_t size = self.size, i
+        self.entries = NULL
+        self.size = self.capacity = 0
+        for i in range(size):
+            Py_XDECREF(entries[i].key)
+        PyMem_RawFree(entries)
+
+    def __len__(self):
+        return self.size
+
+    cdef int _reserve(self, Py_ssize_t wanted) except -1:
+        cdef Py_ssize_t capacity
+        cdef Deadline* grown
+        if wanted <= self.capacity:
+            return 0
+        capacity = self.capacity + self.capacity // 2 + 8
+        if capacity < wanted:
+            capacity = wanted
+        grown = <Deadline*>PyMem_RawRealloc(self.entries, capacity * sizeof(Deadline))
+        if grown == NULL:
+            raise MemoryError()
+        self.entries = grown
+        self.capacity = capacity
+        return 0
+
+    # The sifts move entries into a hole and put the moving entry in it last; should a key
+    # comparison raise (keys of some other type), the entry still lands in the hole, so no entry
+    # is lost or doubled (the order may then be off, as heapq leaves a list).
+
+    cdef int _sift_up(self, Py_ssize_t position) except -1:
+        cdef Deadline moving = self.entries[position]
+        cdef Py_ssize_t parent
+        try:
+            while position > 0:
+                parent = (position - 1) >> 1
+                if not _before(&moving, &self.entries[parent]):
+                    break
+                self.entries[position] = self.entries[parent]
+                position = parent
+        finally:
+            self.entries[position] = moving
+        return 0
+
+    cdef int _sift_down(self, Py_ssize_t position) except -1:
+        cdef Deadline moving = self.entries[position]
+        cdef Py_ssize_t child, size = self.size
+        try:
+            while True:
+                child = 2 * position + 1
+                if child >= size:
+                    break
+                if child + 1 < size and _before(&self.entries[child + 1], &self.entries[child]):
+                    child += 1
+                if not _before(&self.entries[child], &moving):
+                    break
+                self.entries[position] = self.entries[child]
+                position = child
+        finally:
+            self.entries[position] = moving
+        return 0
+
+    def push(self, deadline_ms, key):
+        cdef long long at = PyLong_AsLongLong(deadline_ms)
+        self._reserve(self.size + 1)
+        Py_INCREF(key)
+        self.entries[self.size].at = at
+        self.entries[self.size].key = <PyObject*>key
+        self.size += 1
+        self._sift_up(self.size - 1)
+
+    def pop_due(self, now_ms):
+        """The earliest entry when its deadline is ``now_ms`` or earlier (removed), else None."""
+        cdef long long now = PyLong_AsLongLong(now_ms)
+        cdef Deadline top
+        if self.size == 0 or self.entries[0].at > now:
+            return None
+        top = self.entries[0]
+        self.size -= 1
+        if self.size:
+            self.entries[0] = self.entries[self.size]
+            self._sift_down(0)
+        key = <object>top.key  # takes a new reference; the heap's own is dropped below
+        Py_DECREF(key)
+        return (PyLong_FromLongLong(top.at), key)
+
+    def rebuild(self, deadlines):
+        """Exactly one entry per key of ``deadlines`` (key -> deadline ms)."""
+        cdef Py_ssize_t i
+        self._drop_all()
+        self._reserve(len(deadlines))
+        for key, deadline_ms in deadlines.items():
+            self.entries[self.size].at = PyLong_AsLongLong(deadline_ms)
+            Py_INCREF(key)
+            self.entries[self.size].key = <PyObject*>key
+            self.size += 1
+        for i in range(self.size // 2 - 1, -1, -1):
+            self._sift_down(i)
+
+    def __sizeof__(self):
+        return sizeof(DeadlineHeap) + self.capacity * sizeof(Deadline)

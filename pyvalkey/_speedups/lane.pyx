@@ -372,6 +372,7 @@ cdef object command_class = None
 ctypedef struct KeyTableAPI:
     int (*find)(object, object, PyObject**) except -1
     int (*store)(object, object, object) except -1
+    int (*remove)(object, object) except -1
 cdef KeyTableAPI* table_api = NULL
 cdef object table_class = None
 
@@ -435,6 +436,18 @@ cdef inline int _store(object data, object key, object value) except -1:
     return table_api.store(data, key, value)
 
 
+cdef inline int _remove(object data, object key) except -1:
+    """``del data[key]`` for a key known to be there."""
+    if type(data) is dict:
+        return PyDict_DelItem(data, key)
+    return table_api.remove(data, key)
+
+
+cdef inline bint _is_table(object data) noexcept:
+    """A dict or a KeyTable: what _find, _store and _remove take."""
+    return type(data) is dict or (table_class is not None and type(data) is table_class)
+
+
 cdef inline object _slot(object obj, Py_ssize_t offset):
     cdef PyObject* value = (<PyObject**>((<char*><PyObject*>obj) + offset))[0]
     if value == NULL:
@@ -485,8 +498,8 @@ cdef class _Batch:
     cdef object client, server, keyspace, stats, db, lru_clock_value
     cdef _Context context
     cdef tuple native  # Dispatcher.native_commands: a Command or None per NATIVE_*
-    cdef object data  # a KeyTable or a dict (see _find, _store)
-    cdef object expires, access, runs  # dicts (access is a dict subclass)
+    cdef object data, expires  # KeyTables or dicts (see _find, _store, _remove)
+    cdef object access, runs  # dicts (access is a dict subclass)
     cdef bytearray out
     cdef long long lru_clock, run_clock, wall_offset, frozen_ms, slow_path_us
     cdef bint implicit_access, no_touch, resp3, latency_tracking, frozen, allowed
@@ -643,7 +656,7 @@ cdef class _Batch:
             if kind != NATIVE_SET:
                 _find(self.data, key, &found)
             if self.expires:
-                expiry = PyDict_GetItemWithError(self.expires, key)
+                _find(self.expires, key, &expiry)
                 if expiry != NULL:
                     deadline = PyLong_AsLongLong(<object>expiry)
                     if deadline <= now_ms:
@@ -664,7 +677,7 @@ cdef class _Batch:
             elif kind == NATIVE_SET:
                 value = PyBytes_FromStringAndSize(p + offsets[2], lengths[2])
                 if expiry != NULL:
-                    PyDict_DelItem(self.expires, key)  # SET clears the TTL
+                    _remove(self.expires, key)  # SET clears the TTL
                 if _store(self.data, key, value):
                     self.new_key(key)
                 else:
@@ -715,11 +728,12 @@ cdef class _Batch:
         if type(db) is not database_class:
             return 0
         data = _slot(db, database_slots[D_DATA])
-        if type(data) is not dict and (table_class is None or type(data) is not table_class):
+        expires = _slot(db, database_slots[D_EXPIRES])
+        if not (_is_table(data) and _is_table(expires)):
             return 0
         self.db = db
         self.data = data
-        self.expires = _slot(db, database_slots[D_EXPIRES])
+        self.expires = expires
         self.access = _slot(db, database_slots[D_ACCESS])
         self.runs = _slot(db, database_slots[D_RUNS])
         self.run_clock = _slot(db, database_slots[D_RUN_CLOCK])

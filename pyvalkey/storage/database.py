@@ -34,12 +34,11 @@ outnumber the live ones.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from pyvalkey._speedups import new_keytable
+from pyvalkey._speedups import new_deadline_heap, new_keytable
 
 if TYPE_CHECKING:
     from pyvalkey.clock import Clock
@@ -128,7 +127,7 @@ class Database:
         self.keyspace = keyspace
         # key -> value: a dict, or its compact compiled twin (pyvalkey/_speedups/keytable.pyx)
         self.data: dict[bytes, Any] = new_keytable()
-        self.expires: dict[bytes, int] = {}  # key -> absolute deadline in ms
+        self.expires: dict[bytes, int] = new_keytable()  # key -> absolute deadline in ms
         # key -> LRU clock (seconds) of the last access, for OBJECT IDLETIME. All keys touched
         # in one second share one int object, so this costs a dict slot per key that has one.
         self.access: AccessMap = AccessMap(self)
@@ -139,7 +138,8 @@ class Database:
         self.runs: dict[bytes, int] = {}
         self.run_clock = -1
         self.implicit_access = True
-        self._expiry_heap: list[tuple[int, bytes]] = []
+        # (deadline, key) for active expiry, earliest first (pyvalkey/storage/deadlines.py)
+        self._expiry_heap = new_deadline_heap()
         self.scan_cursors: Any = None  # owned by pyvalkey.storage.scan
         # Keys ever removed from ``data``: a removal moves later keys one place forward in the
         # dict's order, which lets a SCAN whose snapshot was evicted resume without skipping.
@@ -348,7 +348,7 @@ class Database:
 
     def set_expire(self, key: bytes, deadline_ms: int) -> None:
         self.expires[key] = deadline_ms
-        heapq.heappush(self._expiry_heap, (deadline_ms, key))
+        self._expiry_heap.push(deadline_ms, key)
 
     def persist(self, key: bytes) -> bool:
         return self.expires.pop(key, None) is not None
@@ -367,12 +367,12 @@ class Database:
     def clear(self) -> int:
         removed = len(self.data)
         self.data = new_keytable()
-        self.expires = {}
+        self.expires = new_keytable()
         self.access = AccessMap(self)
         self.runs = {}
         self.run_clock = -1
         self.implicit_access = True
-        self._expiry_heap = []
+        self._expiry_heap = new_deadline_heap()
         self.scan_cursors = None
         return removed
 
@@ -392,14 +392,16 @@ class Database:
         heap = self._expiry_heap
         expires = self.expires
         removed = 0
-        while heap and heap[0][0] <= now_ms and removed < budget:
-            deadline, key = heapq.heappop(heap)
+        while removed < budget:
+            due = heap.pop_due(now_ms)
+            if due is None:
+                break
+            deadline, key = due
             if expires.get(key) == deadline:
                 self.keyspace.expire_key(self, key)
                 removed += 1
         if len(heap) > 64 and len(heap) > 2 * len(expires):
-            self._expiry_heap = [(deadline, key) for key, deadline in expires.items()]
-            heapq.heapify(self._expiry_heap)
+            heap.rebuild(expires)  # mostly stale entries (PERSIST, new deadlines): start afresh
         return removed
 
 
