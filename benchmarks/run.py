@@ -8,13 +8,14 @@ What it measures, for both servers side by side:
 
 * start-up: exec of the server process to its first ``+PONG`` on a socket (median of a few runs);
 * memory: RSS growth (``VmRSS`` in ``/proc/<pid>/status``) per key after loading small string keys
-  with a pipelined loader on a fresh server;
+  with a pipelined loader on a fresh server, once without and once with a TTL (``EX``) on each;
 * throughput: ``redis-benchmark -c 50 -n N -t <test> -P 1`` and ``-P 16`` for PING, SET, GET, INCR,
   MSET, then (the collections) LPUSH, LPOP, LRANGE_100, SADD, HSET, ZADD: requests per second as
   redis-benchmark reports them, and the *server's* CPU time per request (user+system ticks from
   ``/proc/<pid>/stat`` before and after, divided by requests).
 
     python benchmarks/run.py --collections   # only the collection throughput tests
+    python benchmarks/run.py --appendonly --tests set,get   # throughput with appendonly yes
 
 LRANGE_100 is run as redis-benchmark's own test is (``LRANGE mylist 0 99`` on a list of 3-byte
 elements), but with the list filled beforehand by this script instead of by redis-benchmark's
@@ -137,6 +138,15 @@ def valkey_argv(port: int, workdir: str) -> list[str]:
 SERVERS = {"pyvalkey": pyvalkey_argv, "valkey": valkey_argv}
 
 
+def _with_appendonly(make: Any) -> Any:
+    def argv_for(port: int, workdir: str) -> list[str]:
+        argv = make(port, workdir)
+        argv[argv.index("--appendonly") + 1] = "yes"
+        return argv
+
+    return argv_for
+
+
 # -- measurements -------------------------------------------------------------------------------
 
 
@@ -160,14 +170,17 @@ def _command(*args: bytes) -> bytes:
     return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
 
 
-def load_keys(port: int, count: int, batch: int = 1000) -> None:
-    """SET key:<n> to a small value for n < count, pipelined ``batch`` at a time."""
+def load_keys(port: int, count: int, batch: int = 1000, ttl: bool = False) -> None:
+    """SET key:<n> to a small value for n < count, pipelined ``batch`` at a time; with ``ttl``,
+    each with ``EX`` 3600 to 3699 seconds."""
     reply = b"+OK\r\n"
     with socket.create_connection(("127.0.0.1", port)) as sock:
         for start in range(0, count, batch):
             stop = min(start + batch, count)
-            sock.sendall(b"".join(_command(b"SET", b"key:%08d" % i, b"value%03d" % (i % 1000))
-                                  for i in range(start, stop)))
+            sock.sendall(b"".join(
+                _command(b"SET", b"key:%08d" % i, b"value%03d" % (i % 1000), b"EX", b"%d" % (3600 + i % 100))
+                if ttl else _command(b"SET", b"key:%08d" % i, b"value%03d" % (i % 1000))
+                for i in range(start, stop)))
             expected = (stop - start) * len(reply)
             received = 0
             while received < expected:
@@ -193,12 +206,12 @@ def fill_list(port: int, key: bytes, length: int) -> None:
             raise RuntimeError(f"RPUSH answered {answer!r}")
 
 
-def measure_memory(name: str, keys: int) -> dict[str, float]:
+def measure_memory(name: str, keys: int, ttl: bool = False) -> dict[str, float]:
     server = Server(name, SERVERS[name])
     try:
         time.sleep(0.2)  # let start-up allocations settle
         before = server.rss_bytes()
-        load_keys(server.port, keys)
+        load_keys(server.port, keys, ttl=ttl)
         time.sleep(0.2)
         after = server.rss_bytes()
     finally:
@@ -245,7 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", type=int, help="keys loaded for the memory figure (overrides the default)")
     parser.add_argument("--collections", action="store_true",
                         help="run only the collection throughput tests (no start-up, memory or string tests)")
+    parser.add_argument("--tests", help="comma-separated throughput tests to run (no start-up or memory)")
+    parser.add_argument("--appendonly", action="store_true",
+                        help="both servers with appendonly yes (appendfsync everysec)")
     args = parser.parse_args(argv)
+    if args.appendonly:
+        for name, make in list(SERVERS.items()):
+            SERVERS[name] = _with_appendonly(make)
     if shutil.which("redis-benchmark") is None:
         raise SystemExit("redis-benchmark not found: apt-get install redis-tools")
     # -P 1 is round-trip bound and slow for pyvalkey, so it gets fewer requests than -P 16.
@@ -263,7 +282,10 @@ def main(argv: list[str] | None = None) -> int:
         "throughput": {},
     }
     tests = COLLECTION_TESTS if args.collections else TESTS + COLLECTION_TESTS
-    if args.collections:
+    if args.tests:
+        tests = args.tests.split(",")
+    results["machine"]["appendonly"] = bool(args.appendonly)
+    if args.collections or args.tests:
         del results["start_seconds"], results["memory"]
     else:
         for name in SERVERS:
@@ -272,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in SERVERS:
             log(f"memory: {name}, {keys} keys")
             results["memory"][name] = measure_memory(name, keys)
+        results["memory_with_ttl"] = {}
+        for name in SERVERS:
+            log(f"memory: {name}, {keys} keys with a TTL")
+            results["memory_with_ttl"][name] = measure_memory(name, keys, ttl=True)
     servers = {name: Server(name, make) for name, make in SERVERS.items()}
     try:
         for pipeline in (1, 16):
@@ -317,6 +343,10 @@ def report(results: dict[str, Any]) -> str:
     mem = results["memory"]
     ours_b, theirs_b = mem["pyvalkey"]["bytes_per_key"], mem["valkey"]["bytes_per_key"]
     lines.append(f"memory, {mem['pyvalkey']['keys']} small keys: pyvalkey {ours_b:.0f} B/key, "
+                 f"valkey {theirs_b:.0f} B/key, ratio {ours_b / theirs_b:.2f}")
+    mem = results["memory_with_ttl"]
+    ours_b, theirs_b = mem["pyvalkey"]["bytes_per_key"], mem["valkey"]["bytes_per_key"]
+    lines.append(f"memory, {mem['pyvalkey']['keys']} small keys with a TTL: pyvalkey {ours_b:.0f} B/key, "
                  f"valkey {theirs_b:.0f} B/key, ratio {ours_b / theirs_b:.2f}")
     start = results["start_seconds"]
     lines.append(f"exec to first PONG (median): pyvalkey {start['pyvalkey'] * 1000:.0f} ms, "

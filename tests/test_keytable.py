@@ -312,3 +312,44 @@ def test_deadline_heap_releases_its_keys() -> None:
     compiled.push(3, key)
     del compiled
     assert sys.getrefcount(key) == before
+
+
+# -- DeadlineTable: key -> deadline with int64 values inline ----------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_deadline_table_matches_a_dict(seed: int) -> None:
+    assert KEYTABLE is not None
+    rng = random.Random(seed)
+    table, twin = KEYTABLE.DeadlineTable(), {}
+    for _ in range(5000):
+        key = b"k%d" % rng.randrange(500)
+        op = rng.randrange(6)
+        if op <= 2:
+            deadline = rng.choice([0, -1, 1, 2**63 - 1, -(2**63), rng.randrange(10**13)])
+            table[key] = deadline
+            twin[key] = deadline
+        elif op == 3:
+            assert table.pop(key, None) == twin.pop(key, None)
+        elif op == 4:
+            assert table.get(key) == twin.get(key) and (key in table) == (key in twin)
+        else:
+            assert outcome(lambda: table[key]) == outcome(lambda: twin[key])
+    same_contents(table, twin)
+    assert table == twin and type(table[next(iter(twin))]) is int
+    clone = pickle.loads(pickle.dumps(table))
+    assert type(clone) is type(table) and clone == twin
+
+
+def test_deadline_table_refuses_what_is_not_an_int64_and_stays_unchanged() -> None:
+    assert KEYTABLE is not None
+    table = KEYTABLE.DeadlineTable()
+    table[b"k"] = 5
+    for bad, error in ((2**63, OverflowError), (-(2**63) - 1, OverflowError), (b"5", TypeError), (1.5, TypeError)):
+        with pytest.raises(error):
+            table[b"k"] = bad
+        with pytest.raises(error):
+            table[b"new"] = bad
+        assert dict(table) == {b"k": 5}
+    assert repr(table) == "DeadlineTable({b'k': 5})"
+    assert sys.getsizeof(table) < sys.getsizeof({b"k": 5}) * 2

@@ -13,7 +13,8 @@ Four extension modules are built by setup.py when the build has Cython and a C c
   the twin of ``storage.hyperloglog.pattern_list``;
 * ``_keytable_c``, compiled from ``keytable.pyx``: ``KeyTable``, the keyspace's key -> value
   table at about 25 bytes a key instead of a dict's 42 (``new_keytable``; its twin is ``dict``),
-  and ``DeadlineHeap``, the expiry heap at 16 bytes an entry instead of about 80
+  ``DeadlineTable``, the key -> deadline table with int64 deadlines inline
+  (``new_deadline_table``; its twin is ``dict``), and ``DeadlineHeap``, the expiry heap at 16 bytes an entry instead of about 80
   (``new_deadline_heap``; its twin is pyvalkey/storage/deadlines.py). A database keeps the
   kinds it was made with when the choice changes; both kinds work everywhere.
 
@@ -49,6 +50,7 @@ __all__ = [
     "describe",
     "hll_pattern_list",
     "new_deadline_heap",
+    "new_deadline_table",
     "new_keytable",
     "new_reader",
     "process_commands",
@@ -124,7 +126,8 @@ hll_pattern_list: Any = None
 def use(implementation: str) -> None:
     """Switch to ``"compiled"`` (ValueError when it is not available) or ``"python"``.
     Clients connected before a switch keep the reader they have; the loop serves both kinds."""
-    global IMPLEMENTATION, _reader_class, hll_pattern_list, _keytable_class, _deadline_heap_class, append_command
+    global IMPLEMENTATION, _reader_class, hll_pattern_list, append_command
+    global _keytable_class, _deadline_table_class, _deadline_heap_class
     if implementation == "compiled":
         wire = compiled_wire()
         lane = compiled_lane()
@@ -137,6 +140,7 @@ def use(implementation: str) -> None:
         _reader_class = PythonRequestReader
         hll_pattern_list = hll.pattern_list
         _keytable_class = keytable.KeyTable
+        _deadline_table_class = keytable.DeadlineTable
         _deadline_heap_class = keytable.DeadlineHeap
         append_command = lane.append_command
     elif implementation == "python":
@@ -145,6 +149,7 @@ def use(implementation: str) -> None:
         _reader_class = RequestReader
         hll_pattern_list = None
         _keytable_class = dict
+        _deadline_table_class = dict
         _deadline_heap_class = _PythonDeadlineHeap
         append_command = _python_append_command
     else:
@@ -162,6 +167,11 @@ def new_keytable() -> Any:
     return _keytable_class()
 
 
+def new_deadline_table() -> Any:
+    """An empty key -> deadline (ms) table for a database, of the kind the implementation uses."""
+    return _deadline_table_class()
+
+
 def new_deadline_heap() -> Any:
     """An empty expiry heap for a database, of the kind the chosen implementation uses."""
     return _deadline_heap_class()
@@ -169,6 +179,7 @@ def new_deadline_heap() -> Any:
 
 _reader_class: type[PythonRequestReader] = RequestReader
 _keytable_class: Any = dict
+_deadline_table_class: Any = dict
 _deadline_heap_class: Any = _PythonDeadlineHeap
 IMPLEMENTATION = "python"
 if (

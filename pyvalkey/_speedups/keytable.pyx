@@ -23,8 +23,10 @@ The table behaves as the subset of ``dict`` the server uses: ``[]``, ``get``, ``
 (iterators, not views), ``clear``; changing its size while iterating raises RuntimeError, as a
 dict does. Its pure-Python twin is ``dict`` itself (``pyvalkey._speedups.new_keytable``).
 
-The compiled request lane (lane.pyx) reads and writes the table through the C functions in the
-capsule ``_C_API`` (``table_find``, ``table_store``, ``table_remove``) instead of Python calls.
+``DeadlineTable`` is a KeyTable whose values are deadlines (ms) kept as int64 in the entries
+(a database's ``expires``). The compiled request lane (lane.pyx) reads and writes the tables
+through the C functions in the capsule ``_C_API`` (``table_find``, ``table_store``,
+``table_remove``, ``table_find_number``) instead of Python calls.
 """
 
 from cpython.object cimport PyObject, PyObject_Hash, PyObject_RichCompareBool, Py_EQ, Py_LT
@@ -32,7 +34,7 @@ from cpython.ref cimport Py_INCREF, Py_DECREF, Py_XINCREF, Py_XDECREF
 from cpython.bytes cimport PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.pycapsule cimport PyCapsule_New
 from cpython.mem cimport PyMem_RawMalloc, PyMem_RawRealloc, PyMem_RawFree
-from libc.stdint cimport int32_t, INT32_MAX
+from libc.stdint cimport int32_t, intptr_t, INT32_MAX
 from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
 from libc.string cimport memcmp, memset
 
@@ -56,6 +58,7 @@ ctypedef struct KeyTableAPI:
     int (*find)(object, object, PyObject**) except -1
     int (*store)(object, object, object) except -1
     int (*remove)(object, object) except -1
+    int (*find_number)(object, object, long long*) except -1
 
 
 _MISSING = object()
@@ -100,9 +103,25 @@ cdef class KeyTable:
         self.mask = 0
         # Dropped after the table is consistent: a value's finaliser may look at the table.
         for i in range(used):
-            Py_XDECREF(entries[i].key)
-            Py_XDECREF(entries[i].value)
+            if entries[i].key != NULL:
+                self._forget(entries[i].value)
+                Py_DECREF(<object>entries[i].key)
         PyMem_RawFree(entries)
+
+    # -- values: objects here, int64 numbers in DeadlineTable --------------------------------------
+
+    cdef PyObject* _keep(self, object value) except? NULL:
+        """The stored form of ``value`` (a reference the table owns)."""
+        Py_INCREF(value)
+        return <PyObject*>value
+
+    cdef object _give(self, PyObject* stored):
+        """The Python value of a stored form."""
+        return <object>stored
+
+    cdef void _forget(self, PyObject* stored) noexcept:
+        """Drop a stored form."""
+        Py_XDECREF(stored)
 
     # -- the index -------------------------------------------------------------------------------
 
@@ -204,13 +223,10 @@ cdef class KeyTable:
 
     # -- the C API (also used by the Python methods) -----------------------------------------------
 
-    cdef PyObject* find(self, object key) except? NULL:
-        """The value of ``key`` (borrowed), or NULL without an exception when it is absent."""
+    cdef Py_ssize_t index_of(self, object key) except -2:
+        """The entry of ``key``, or -1 when it is absent."""
         cdef Py_ssize_t slot
-        cdef Py_ssize_t index = self._lookup(key, PyObject_Hash(key), &slot)
-        if index < 0:
-            return NULL
-        return self.entries[index].value
+        return self._lookup(key, PyObject_Hash(key), &slot)
 
     cdef int store(self, object key, object value) except -1:
         """``table[key] = value``: 1 when the key is new, 0 when it replaced a value."""
@@ -218,24 +234,25 @@ cdef class KeyTable:
         cdef Py_ssize_t slot
         cdef Py_ssize_t index = self._lookup(key, hash_value, &slot)
         cdef PyObject* old
+        cdef PyObject* stored = self._keep(value)  # first: a value it refuses changes nothing
         if index >= 0:
             old = self.entries[index].value
-            Py_INCREF(value)
-            self.entries[index].value = <PyObject*>value
-            Py_DECREF(<object>old)
+            self.entries[index].value = stored
+            self._forget(old)
             return 0
-        if self._make_room():
-            self._lookup(key, hash_value, &slot)
-        elif slot < 0:
-            self._lookup(key, hash_value, &slot)
+        try:
+            if self._make_room() or slot < 0:
+                self._lookup(key, hash_value, &slot)
+        except BaseException:
+            self._forget(stored)
+            raise
         index = self.used
         if self.slots[slot] == EMPTY:
             self.filled += 1
         self.slots[slot] = <int32_t>index
         Py_INCREF(key)
-        Py_INCREF(value)
         self.entries[index].key = <PyObject*>key
-        self.entries[index].value = <PyObject*>value
+        self.entries[index].value = stored
         self.used = index + 1
         self.live += 1
         return 1
@@ -251,8 +268,8 @@ cdef class KeyTable:
                 raise KeyError(key)
             return default
         old_key = self.entries[index].key
-        value = <object>self.entries[index].value  # our reference now belongs to ``value``
-        Py_DECREF(value)
+        value = self._give(self.entries[index].value)
+        self._forget(self.entries[index].value)
         self.entries[index].key = NULL
         self.entries[index].value = NULL
         self.slots[slot] = REMOVED
@@ -279,10 +296,10 @@ cdef class KeyTable:
         return self._lookup(key, PyObject_Hash(key), &slot) >= 0
 
     def __getitem__(self, key):
-        cdef PyObject* value = self.find(key)
-        if value == NULL:
+        cdef Py_ssize_t index = self.index_of(key)
+        if index < 0:
             raise KeyError(key)
-        return <object>value
+        return self._give(self.entries[index].value)
 
     def __setitem__(self, key, value):
         self.store(key, value)
@@ -291,18 +308,18 @@ cdef class KeyTable:
         self.take(key, _MISSING)
 
     def get(self, key, default=None):
-        cdef PyObject* value = self.find(key)
-        if value == NULL:
+        cdef Py_ssize_t index = self.index_of(key)
+        if index < 0:
             return default
-        return <object>value
+        return self._give(self.entries[index].value)
 
     def pop(self, key, default=_MISSING):
         return self.take(key, default)
 
     def setdefault(self, key, default=None):
-        cdef PyObject* value = self.find(key)
-        if value != NULL:
-            return <object>value
+        cdef Py_ssize_t index = self.index_of(key)
+        if index >= 0:
+            return self._give(self.entries[index].value)
         self.store(key, default)
         return default
 
@@ -341,14 +358,29 @@ cdef class KeyTable:
             (self.mask + 1) * sizeof(int32_t) if self.slots != NULL else 0)
 
     def __repr__(self):
-        return "KeyTable({%s})" % ", ".join("%r: %r" % pair for pair in self.items())
+        return "%s({%s})" % (type(self).__name__, ", ".join("%r: %r" % pair for pair in self.items()))
 
     def __reduce__(self):
-        return (_rebuilt, (list(self.items()),))
+        return (_rebuilt, (type(self), list(self.items())))
 
 
-def _rebuilt(pairs):
-    table = KeyTable()
+cdef class DeadlineTable(KeyTable):
+    """A KeyTable of key -> deadline (int ms), each deadline kept as an int64 in its entry
+    instead of as an int object (32 bytes less a key with a TTL); it refuses values outside
+    int64 (OverflowError, TypeError) before changing anything. Its twin is ``dict``."""
+
+    cdef PyObject* _keep(self, object value) except? NULL:
+        return <PyObject*><intptr_t>PyLong_AsLongLong(value)
+
+    cdef object _give(self, PyObject* stored):
+        return PyLong_FromLongLong(<long long><intptr_t>stored)
+
+    cdef void _forget(self, PyObject* stored) noexcept:
+        pass
+
+
+def _rebuilt(cls, pairs):
+    table = cls()
     for key, value in pairs:
         table[key] = value
     return table
@@ -400,8 +432,8 @@ cdef class _Walk:
             if self.kind == _KEYS:
                 return <object>entry.key
             if self.kind == _VALUES:
-                return <object>entry.value
-            return (<object>entry.key, <object>entry.value)
+                return table._give(entry.value)
+            return (<object>entry.key, table._give(entry.value))
         self.table = None
         raise StopIteration
 
@@ -410,9 +442,22 @@ cdef class _Walk:
 
 
 cdef int table_find(object table, object key, PyObject** out) except -1:
-    """1 and the value (borrowed) in ``out`` when ``key`` is in ``table``, else 0."""
-    out[0] = (<KeyTable>table).find(key)
-    return out[0] != NULL
+    """1 and the value (borrowed) in ``out`` when ``key`` is in the KeyTable ``table``, else 0."""
+    cdef Py_ssize_t index = (<KeyTable>table).index_of(key)
+    if index < 0:
+        out[0] = NULL
+        return 0
+    out[0] = (<KeyTable>table).entries[index].value
+    return 1
+
+
+cdef int table_find_number(object table, object key, long long* out) except -1:
+    """1 and the deadline in ``out`` when ``key`` is in the DeadlineTable ``table``, else 0."""
+    cdef Py_ssize_t index = (<KeyTable>table).index_of(key)
+    if index < 0:
+        return 0
+    out[0] = <long long><intptr_t>(<KeyTable>table).entries[index].value
+    return 1
 
 
 cdef int table_store(object table, object key, object value) except -1:
@@ -429,6 +474,7 @@ cdef KeyTableAPI _api
 _api.find = table_find
 _api.store = table_store
 _api.remove = table_remove
+_api.find_number = table_find_number
 _C_API = PyCapsule_New(<void*>&_api, b"pyvalkey._speedups._keytable_c._C_API", NULL)
 
 

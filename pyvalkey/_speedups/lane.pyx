@@ -373,8 +373,10 @@ ctypedef struct KeyTableAPI:
     int (*find)(object, object, PyObject**) except -1
     int (*store)(object, object, object) except -1
     int (*remove)(object, object) except -1
+    int (*find_number)(object, object, long long*) except -1
 cdef KeyTableAPI* table_api = NULL
 cdef object table_class = None
+cdef object deadline_table_class = None  # a database's ``expires`` in the compiled build
 
 
 cdef Py_ssize_t _slot_offset(object cls, str name) except -1:
@@ -404,7 +406,7 @@ cdef int _learn_layouts() except -1:
     from pyvalkey.commands.registry import Command
     from pyvalkey.storage.database import Database
 
-    global table_api, table_class
+    global table_api, table_class, deadline_table_class
     try:
         from pyvalkey._speedups import _keytable_c
     except ImportError:
@@ -412,6 +414,7 @@ cdef int _learn_layouts() except -1:
     else:
         table_api = <KeyTableAPI*>PyCapsule_GetPointer(_keytable_c._C_API, b"pyvalkey._speedups._keytable_c._C_API")
         table_class = _keytable_c.KeyTable
+        deadline_table_class = _keytable_c.DeadlineTable
     client_class = _learn(Client, _CLIENT_NAMES, client_slots)
     database_class = _learn(Database, _DATABASE_NAMES, database_slots)
     command_class = _learn(Command, _COMMAND_NAMES, command_slots)
@@ -437,15 +440,27 @@ cdef inline int _store(object data, object key, object value) except -1:
 
 
 cdef inline int _remove(object data, object key) except -1:
-    """``del data[key]`` for a key known to be there."""
+    """``del data[key]`` for a key known to be there (a dict, a KeyTable or a DeadlineTable)."""
     if type(data) is dict:
         return PyDict_DelItem(data, key)
     return table_api.remove(data, key)
 
 
-cdef inline bint _is_table(object data) noexcept:
-    """A dict or a KeyTable: what _find, _store and _remove take."""
-    return type(data) is dict or (table_class is not None and type(data) is table_class)
+cdef inline int _find_deadline(object expires, object key, long long* deadline) except -1:
+    """1 and the deadline of ``key`` in ``deadline`` when ``expires`` holds one, else 0."""
+    cdef PyObject* value
+    if type(expires) is dict:
+        value = PyDict_GetItemWithError(expires, key)
+        if value == NULL:
+            return 0
+        deadline[0] = PyLong_AsLongLong(<object>value)
+        return 1
+    return table_api.find_number(expires, key, deadline)
+
+
+cdef inline bint _is_table(object data, object compiled_class) noexcept:
+    """A dict or the compiled table class: what _find, _store and _remove take."""
+    return type(data) is dict or (compiled_class is not None and type(data) is compiled_class)
 
 
 cdef inline object _slot(object obj, Py_ssize_t offset):
@@ -498,7 +513,7 @@ cdef class _Batch:
     cdef object client, server, keyspace, stats, db, lru_clock_value
     cdef _Context context
     cdef tuple native  # Dispatcher.native_commands: a Command or None per NATIVE_*
-    cdef object data, expires  # KeyTables or dicts (see _find, _store, _remove)
+    cdef object data, expires  # a KeyTable and a DeadlineTable, or dicts (see _find, _find_deadline)
     cdef object access, runs  # dicts (access is a dict subclass)
     cdef bytearray out
     cdef long long lru_clock, run_clock, wall_offset, frozen_ms, slow_path_us
@@ -641,7 +656,7 @@ cdef class _Batch:
         cdef long long start = _now_ns(CLOCK_MONOTONIC), elapsed, deadline, number
         cdef long long now_ms
         cdef PyObject* found
-        cdef PyObject* expiry
+        cdef int has_deadline = 0
         cdef object key, value
         cdef const char* text
         cdef Py_ssize_t size
@@ -656,13 +671,9 @@ cdef class _Batch:
             if kind != NATIVE_SET:
                 _find(self.data, key, &found)
             if self.expires:
-                _find(self.expires, key, &expiry)
-                if expiry != NULL:
-                    deadline = PyLong_AsLongLong(<object>expiry)
-                    if deadline <= now_ms:
-                        return 0  # expires lazily (propagation, events): the Python path
-            else:
-                expiry = NULL
+                has_deadline = _find_deadline(self.expires, key, &deadline)
+                if has_deadline and deadline <= now_ms:
+                    return 0  # expires lazily (propagation, events): the Python path
             if kind == NATIVE_GET:
                 if found == NULL:
                     self.misses += 1
@@ -676,7 +687,7 @@ cdef class _Batch:
                     _append_bulk(self.out, text, size)
             elif kind == NATIVE_SET:
                 value = PyBytes_FromStringAndSize(p + offsets[2], lengths[2])
-                if expiry != NULL:
+                if has_deadline:
                     _remove(self.expires, key)  # SET clears the TTL
                 if _store(self.data, key, value):
                     self.new_key(key)
@@ -729,7 +740,7 @@ cdef class _Batch:
             return 0
         data = _slot(db, database_slots[D_DATA])
         expires = _slot(db, database_slots[D_EXPIRES])
-        if not (_is_table(data) and _is_table(expires)):
+        if not (_is_table(data, table_class) and _is_table(expires, deadline_table_class)):
             return 0
         self.db = db
         self.data = data

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from pyvalkey._speedups import new_deadline_heap, new_keytable
+from pyvalkey._speedups import new_deadline_heap, new_deadline_table, new_keytable
 
 if TYPE_CHECKING:
     from pyvalkey.clock import Clock
@@ -127,7 +127,7 @@ class Database:
         self.keyspace = keyspace
         # key -> value: a dict, or its compact compiled twin (pyvalkey/_speedups/keytable.pyx)
         self.data: dict[bytes, Any] = new_keytable()
-        self.expires: dict[bytes, int] = new_keytable()  # key -> absolute deadline in ms
+        self.expires: dict[bytes, int] = new_deadline_table()  # key -> absolute deadline in ms
         # key -> LRU clock (seconds) of the last access, for OBJECT IDLETIME. All keys touched
         # in one second share one int object, so this costs a dict slot per key that has one.
         self.access: AccessMap = AccessMap(self)
@@ -367,7 +367,7 @@ class Database:
     def clear(self) -> int:
         removed = len(self.data)
         self.data = new_keytable()
-        self.expires = new_keytable()
+        self.expires = new_deadline_table()
         self.access = AccessMap(self)
         self.runs = {}
         self.run_clock = -1
