@@ -23,7 +23,9 @@ is removed while keys follow it, the database converts to explicit entries in on
 (``materialize_access``) and stays so until emptied: such workloads pay once and then cost what
 an entry per key costs. Loading 1M small string keys takes about 138 bytes a key this way
 instead of 180 (121 with the compiled ``KeyTable`` in place of the dict: ``data`` is whichever
-table ``pyvalkey._speedups.new_keytable`` gives, and both keep insertion order).
+table ``pyvalkey._speedups.new_keytable`` gives, and both keep insertion order; ``expires`` is a
+dict or the compiled ``DeadlineTable``, and the expiry heap is pyvalkey/storage/deadlines.py or
+its compiled twin, so a key with a TTL costs about 161 bytes in the compiled build).
 
 Expiry is lazy (every lookup checks the deadline, using the time cached for the current
 command, as Valkey does) and active: ``Keyspace.active_expire_cycle`` pops a min-heap of
