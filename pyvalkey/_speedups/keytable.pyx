@@ -1,5 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""The keyspace's compact tables: ``KeyTable`` (below) and ``DeadlineHeap`` (at the end).
+"""The keyspace's compact tables: ``KeyTable`` and ``DeadlineTable`` (below) and
+``DeadlineHeap`` (at the end).
 
 ``KeyTable``: the keyspace's key -> value table, a compact stand-in for ``dict``.
 
@@ -30,7 +31,7 @@ through the C functions in the capsule ``_C_API`` (``table_find``, ``table_store
 """
 
 from cpython.object cimport PyObject, PyObject_Hash, PyObject_RichCompareBool, Py_EQ, Py_LT
-from cpython.ref cimport Py_INCREF, Py_DECREF, Py_XINCREF, Py_XDECREF
+from cpython.ref cimport Py_INCREF, Py_DECREF, Py_XDECREF
 from cpython.bytes cimport PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.pycapsule cimport PyCapsule_New
 from cpython.mem cimport PyMem_RawMalloc, PyMem_RawRealloc, PyMem_RawFree
@@ -51,7 +52,7 @@ cdef enum:
 
 ctypedef struct Entry:
     PyObject* key  # NULL: removed
-    PyObject* value
+    PyObject* value  # an object reference; in a DeadlineTable, the deadline's int64 bits
 
 
 ctypedef struct KeyTableAPI:
