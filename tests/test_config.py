@@ -271,3 +271,21 @@ def test_config_rewrite_matches_oracle(tmp_path: Path) -> None:
         os.chdir(here)
     assert (config.hz, config.maxclients, config.maxmemory, config.tcp_keepalive) == (30, 500, 0, 100)
     assert config.formatted("save") == "100 1"
+
+
+def test_a_directive_registered_later_reaches_existing_configs() -> None:
+    """Config has no ``__getattr__`` (it would take every directive read off CPython's fast
+    attribute path); a directive registered after a Config was made gets its default there."""
+    from pyvalkey import config as config_module
+
+    assert "__getattr__" not in vars(config_module.Config)
+    existing = config_module.Config()
+    try:
+        config_module.directive("zz-test-late-directive", "int", 7, minimum=0, maximum=10)
+        assert existing.zz_test_late_directive == 7
+        assert config_module.Config().zz_test_late_directive == 7
+    finally:
+        config_module.DIRECTIVES.pop("zz-test-late-directive", None)
+        config_module._ALL_NAMES[:] = sorted(config_module.DIRECTIVES)
+    with pytest.raises(AttributeError):
+        existing.no_such_directive  # noqa: B018
