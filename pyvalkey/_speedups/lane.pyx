@@ -367,8 +367,9 @@ cdef Py_ssize_t command_slots[COMMAND_SLOTS]
 cdef object client_class = None
 cdef object database_class = None
 cdef object command_class = None
-# The keyspace table of the compiled build (keytable.pyx) and its C functions; a database's
-# ``data`` is either such a table or a dict (a database made while plain Python was chosen).
+# The keyspace tables of the compiled build (keytable.pyx) and their C functions: a database's
+# ``data`` is a KeyTable and its ``expires`` a DeadlineTable, or both are dicts (a database made
+# while plain Python was chosen).
 ctypedef struct KeyTableAPI:
     int (*find)(object, object, PyObject**) except -1
     int (*store)(object, object, object) except -1
