@@ -30,6 +30,7 @@ The tests run both implementations against Valkey.
 
 from __future__ import annotations
 
+import importlib
 import os
 import zlib
 from types import ModuleType
@@ -64,9 +65,14 @@ _HERE = os.path.dirname(os.path.abspath(__file__))  # (os.path: pathlib costs st
 _SOURCE_CRCS: dict[str, int | None] = {}
 
 
-def _current(module: ModuleType, source: str) -> ModuleType | None:
-    """``module`` when it was built from the present ``source`` file (read once per process:
-    ``use`` asks again at every switch, and the tests switch often)."""
+def _compiled(module_name: str, source: str) -> ModuleType | None:
+    """The extension ``module_name`` when it is built from the present ``source`` file, else None
+    (not built, or stale). The source's CRC is read once per process: ``use`` asks again at
+    every switch, and the tests switch often."""
+    try:
+        module = importlib.import_module("pyvalkey._speedups." + module_name)
+    except ImportError:
+        return None
     if source not in _SOURCE_CRCS:
         try:
             with open(os.path.join(_HERE, source), "rb") as file:
@@ -78,39 +84,23 @@ def _current(module: ModuleType, source: str) -> ModuleType | None:
 
 
 def compiled_wire() -> ModuleType | None:
-    """The compiled twin of wire.py, or None when it is not built (or is stale)."""
-    try:
-        from pyvalkey._speedups import _wire_c  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _current(_wire_c, "wire.py")
+    """The compiled twin of wire.py, or None."""
+    return _compiled("_wire_c", "wire.py")
 
 
 def compiled_lane() -> ModuleType | None:
-    """The compiled request lane (lane.pyx), or None when it is not built (or is stale)."""
-    try:
-        from pyvalkey._speedups import _lane_c  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _current(_lane_c, "lane.pyx")
+    """The compiled request lane (lane.pyx), or None."""
+    return _compiled("_lane_c", "lane.pyx")
 
 
 def compiled_hll() -> ModuleType | None:
-    """The compiled HyperLogLog hashing (hll.pyx), or None when it is not built (or is stale)."""
-    try:
-        from pyvalkey._speedups import _hll_c  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _current(_hll_c, "hll.pyx")
+    """The compiled HyperLogLog hashing (hll.pyx), or None."""
+    return _compiled("_hll_c", "hll.pyx")
 
 
 def compiled_keytable() -> ModuleType | None:
-    """The compiled keyspace table (keytable.pyx), or None when it is not built (or is stale)."""
-    try:
-        from pyvalkey._speedups import _keytable_c  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _current(_keytable_c, "keytable.pyx")
+    """The compiled keyspace tables (keytable.pyx), or None."""
+    return _compiled("_keytable_c", "keytable.pyx")
 
 
 # How the AOF and the replication feed append a command to their buffers: the compiled

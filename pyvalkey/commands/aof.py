@@ -187,8 +187,7 @@ class AofState:
             self.fsync_pending = True
 
     def fsync_now(self) -> None:
-        if self.buffer:
-            self.flush_buffer()
+        self.flush_buffer()
         if self.fd >= 0:
             try:
                 os.fsync(self.fd)
@@ -421,8 +420,7 @@ class AofState:
     # -- cron ----------------------------------------------------------------------------------
 
     def cron(self) -> None:
-        if self.buffer:
-            self.flush_buffer()
+        self.flush_buffer()
         self.reap()
         if (
             self.fsync_pending

@@ -332,8 +332,7 @@ class ReplicationPrimary:
         aof = getattr(self.server, "aof_state", None)
         if aof is None or aof.fd < 0:
             return False
-        if aof.buffer:
-            aof.flush_buffer()
+        aof.flush_buffer()
         if not aof.fsync_pending:
             return True
         return state is not None and aof.last_fsync > state.fsync_mark

@@ -61,6 +61,14 @@ CONNECTED = "connected"
 
 _HANDSHAKE_STATES = frozenset((RECEIVE_PONG, HANDSHAKE, RECEIVE_PSYNC))
 
+READONLY_ERROR = b"READONLY You can't write against a read only replica."
+MASTERDOWN_ERROR = b"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+FORCE_UNBLOCK_ERROR = (
+    b"UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
+)
+_EOF_MARK_LEN = 40
+_LOAD_SLICE = 0.05  # seconds of loading between two turns of the event loop
+
 _Address = tuple[Any, Any, int, str, Any]  # one getaddrinfo() entry
 
 
@@ -70,14 +78,6 @@ def _numeric_address(host: str, port: int) -> _Address | None:
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)[0]
     except (OSError, UnicodeError):
         return None
-
-READONLY_ERROR = b"READONLY You can't write against a read only replica."
-MASTERDOWN_ERROR = b"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
-FORCE_UNBLOCK_ERROR = (
-    b"UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
-)
-_EOF_MARK_LEN = 40
-_LOAD_SLICE = 0.05  # seconds of loading between two turns of the event loop
 
 
 class _LinkProtocol(asyncio.Protocol):
@@ -310,6 +310,9 @@ class ReplicaLink:
             sock.close()
             self._connect_failed(generation, exc)
             return
+        except asyncio.CancelledError:  # the link was dropped meanwhile
+            sock.close()
+            raise
         if generation != self.generation:
             transport.close()
             return
@@ -704,8 +707,7 @@ class ReplicaLink:
         self.last_cron = now
         aof = getattr(self.server, "aof_state", None)
         if aof is not None and aof.fd >= 0:
-            if aof.buffer:
-                aof.flush_buffer()
+            aof.flush_buffer()
             if not aof.fsync_pending:
                 self.fsynced_off = self.reploff
         else:
