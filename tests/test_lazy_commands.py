@@ -84,6 +84,26 @@ def test_start_up_imports_no_group_it_does_not_need() -> None:
     assert loaded == set(), loaded
 
 
+def test_first_config_command_loads_no_file_machinery() -> None:
+    """The first CONFIG GET/SET of a fresh server imports the config group. Its memory counts
+    against maxmemory from then on (used_memory is the process's), and a test that sets a limit
+    just above used_memory and then writes would get -OOM. So the group leaves tempfile (and
+    with it shutil, bz2, lzma and random: about 0.7 MB) to CONFIG REWRITE."""
+    code = (
+        "import json, sys, pyvalkey.cli, pyvalkey.server, pyvalkey.net.listeners\n"
+        # A site hook of the machine may have loaded them already: forget them, so that an
+        # import of them by the group shows.
+        "for name in ('tempfile', 'shutil', 'bz2', 'lzma'):\n"
+        "    sys.modules.pop(name, None)\n"
+        "before = set(sys.modules)\n"
+        "import pyvalkey.commands.config\n"
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    added = set(_run(code))
+    assert "pyvalkey.commands.config" in added
+    assert not added & {"tempfile", "shutil", "bz2", "lzma"}, added
+
+
 _SIDE_EFFECTS = """
 import json, sys, types
 import pyvalkey.cli, pyvalkey.server, pyvalkey.net.listeners, pyvalkey.embedded

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -335,6 +334,10 @@ def rewrite_config(server: Any, path: str) -> None:
             was_empty = False
         out.append(line + "\n")
     directory = os.path.dirname(os.path.abspath(path))
+    # Imported here: tempfile brings shutil, random, bz2 and lzma (about 0.7 MB), which every
+    # first CONFIG GET/SET would otherwise load and count against maxmemory.
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix="temp-", suffix=".conf", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
